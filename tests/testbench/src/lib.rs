@@ -1,0 +1,1 @@
+//! Dev-only test bench for ccrescue (see the crate description).
