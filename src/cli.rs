@@ -1,0 +1,80 @@
+//! The command line: clap definitions only, no behaviour.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0    done (read-only commands: ran, whatever they found)
+  1    the operation failed (I/O error, unreadable session, validation failure)
+  2    usage error or refused (bad flag, path outside the projects folder, unknown session id)
+  130  interrupted
+
+Where things are looked up:
+  config root  --config-dir, else $CLAUDE_CONFIG_DIR, else ~/.claude
+  project      -C/--project, else the current directory
+  session      --session, else the newest session of the project (the stuck one, if a newer
+               session without the error hides it)
+  claude       --claude, else $CCRESCUE_CLAUDE, else `claude` on PATH";
+
+/// Gets Claude Code unstuck from "API Error: Usage credits required for 1M context".
+///
+/// Without a subcommand, ccrescue looks at the current project's newest session and says what is
+/// wrong and what to run next (the same as `ccrescue diagnose`). Nothing is changed on disk.
+#[derive(Debug, Parser)]
+#[command(name = "ccrescue", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Look at a session and say what is wrong and what to run next (changes nothing).
+    #[command(after_help = AFTER_HELP)]
+    Diagnose,
+    /// List the project's sessions, newest first, with size, context tokens and last error.
+    #[command(after_help = AFTER_HELP)]
+    Sessions(SessionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// List the sessions of every project under the config root, not just this one.
+    #[arg(long)]
+    pub all_projects: bool,
+}
+
+/// Flags every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The project folder whose sessions to look at [default: the current directory].
+    #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
+    pub project: Option<PathBuf>,
+    /// Claude's config root [default: $CLAUDE_CONFIG_DIR, else ~/.claude]; passed on to claude.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub config_dir: Option<PathBuf>,
+    /// The claude binary to use [default: $CCRESCUE_CLAUDE, else `claude` on PATH].
+    #[arg(long, value_name = "PATH", global = true)]
+    pub claude: Option<PathBuf>,
+    /// The session: its id (a UUID) or the path of its .jsonl file [default: the newest].
+    #[arg(long, value_name = "ID|PATH", global = true)]
+    pub session: Option<String>,
+    /// Answer every prompt with its default (needed when there is no terminal).
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Show what would be done; change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Print one JSON document on stdout instead of the report.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors and the final line.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (every finding, timings).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}

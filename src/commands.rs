@@ -1,0 +1,169 @@
+//! The read-only commands, `diagnose` and `sessions`: gather the facts, then print them as a
+//! report or as one JSON document on stdout.
+use std::io::{self, Write};
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command, SessionsArgs};
+use crate::context::Ctx;
+use crate::diagnose::{self, Facts};
+use crate::error::EXIT_OK;
+use crate::report::{self, DiagnoseView};
+use crate::{claude, json, live, paths, select, session, settings};
+
+pub fn dispatch(cli: Cli) -> Result<u8> {
+    let ctx = Ctx::new(cli.global)?;
+    match cli.command {
+        // Until the wizard lands, bare `ccrescue` looks and says what to do.
+        None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
+        Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
+    }
+}
+
+fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
+    let chosen = select::choose(ctx)?;
+    let version = ctx
+        .claude
+        .as_ref()
+        .ok()
+        .and_then(|path| claude::version(&ctx.claude_env, path).ok());
+    let files = settings::settings_files(&ctx.root, &ctx.project);
+    let findings = settings::find(&files, &ctx.model_env);
+    let live = chosen
+        .as_ref()
+        .and_then(|c| live::find_live(&ctx.root, &c.file.id));
+    let claude_name = ctx.claude_display();
+    let d = diagnose::diagnose(&Facts {
+        scan: chosen.as_ref().map(|c| &c.scan),
+        session_id: chosen.as_ref().map(|c| c.file.id.as_str()),
+        live: live.as_ref(),
+        version,
+        settings: &findings,
+        claude: &claude_name,
+    });
+    let mut out = io::stdout().lock();
+    if ctx.args.json {
+        let session = match &chosen {
+            Some(c) => json::session(&c.file, &c.scan, live.as_ref(), c.why.as_deref()),
+            None => serde_json::Value::Null,
+        };
+        let doc = json::diagnose(
+            &ctx.claude,
+            version,
+            &ctx.root,
+            &ctx.project,
+            session,
+            &findings,
+            &d,
+        );
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let claude_line = match (&ctx.claude, version) {
+            (Ok(path), Some(v)) => format!("{v} at {}", path.display()),
+            (Ok(path), None) => format!("{} (its --version did not answer)", path.display()),
+            (Err(why), _) => why.clone(),
+        };
+        let view = DiagnoseView {
+            file: chosen.as_ref().map(|c| &c.file),
+            scan: chosen.as_ref().map(|c| &c.scan),
+            why_chosen: chosen.as_ref().and_then(|c| c.why.as_deref()),
+            live: live.as_ref(),
+            claude: claude_line,
+            settings: &findings,
+            diagnosis: &d,
+            sessions_dir: &ctx.sessions_dir,
+        };
+        report::print_diagnosis(&mut out, &view, ctx.args.quiet, ctx.args.verbose)?;
+    }
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
+    let dirs = if args.all_projects {
+        paths::list_project_dirs(&ctx.root)?
+    } else {
+        vec![ctx.sessions_dir.clone()]
+    };
+    let mut rows = vec![];
+    for dir in &dirs {
+        for file in paths::list_sessions(dir)? {
+            let scanned = session::scan(&file.path);
+            let live = live::find_live(&ctx.root, &file.id).is_some();
+            rows.push((file, scanned, live));
+        }
+    }
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0.modified));
+    let mut out = io::stdout().lock();
+    if ctx.args.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(file, scanned, live)| {
+                let scan = scanned.as_ref().ok();
+                let project = scan
+                    .and_then(|s| s.cwd.clone())
+                    .unwrap_or_else(|| folder_name(&file.path));
+                let problem = scanned.as_ref().err().map(|e| format!("{e:#}"));
+                json::session_entry(file, scan, problem, &project, *live)
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(EXIT_OK);
+    }
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "No sessions in {}.",
+            if args.all_projects {
+                ctx.root.join("projects")
+            } else {
+                ctx.sessions_dir.clone()
+            }
+            .display()
+        )?;
+        return Ok(EXIT_OK);
+    }
+    for (file, scanned, live) in &rows {
+        let (context, error, prompt) = match scanned {
+            Ok(s) => (
+                s.context
+                    .map_or("-".into(), |c| format!("{}K", c.tokens / 1000)),
+                match s.last_error.as_ref() {
+                    Some(e) if !e.resolved && e.kind == session::ErrorKind::LongContext => {
+                        "1M error".to_owned()
+                    }
+                    Some(e) if !e.resolved => "error".to_owned(),
+                    _ => String::new(),
+                },
+                s.first_prompt
+                    .as_deref()
+                    .map(|p| report::cut(p, 40))
+                    .unwrap_or_default(),
+            ),
+            Err(e) => ("?".into(), format!("unreadable: {e:#}"), String::new()),
+        };
+        let live = if *live { "live" } else { "" };
+        write!(
+            out,
+            "{}  {:>13}  {:>9}  {:>6}  {:<8} {:<4}  {prompt}",
+            file.id,
+            report::ago(file.modified),
+            report::human_bytes(file.bytes),
+            context,
+            error,
+            live
+        )?;
+        if args.all_projects {
+            write!(out, "  [{}]", folder_name(&file.path))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn folder_name(path: &std::path::Path) -> String {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

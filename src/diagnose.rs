@@ -1,0 +1,246 @@
+//! Facts → a Diagnosis: which symptom the evidence shows (context overflow, the brand-new-session
+//! case, or nothing), the evidence in words, the recovery ladder for it, and version notes.
+use serde::Serialize;
+
+use crate::claude::Version;
+use crate::ladder::{self, LadderInput, Step};
+use crate::live::LiveClaude;
+use crate::report::thousands;
+use crate::session::SessionScan;
+use crate::settings::SettingsFindings;
+
+/// The standard context window.
+pub const STANDARD_WINDOW: u64 = 200_000;
+/// About where claude compacts a 200K window by itself: at or above this, the session is overflowing.
+pub const OVERFLOW_TOKENS: u64 = 160_000;
+/// A long-context error with at least this much context is the overflow case; below, the fresh-session one.
+pub const ERROR_OVERFLOW_TOKENS: u64 = 100_000;
+/// Images after the last boundary costing at least this much make it an overflow by themselves.
+pub const MEDIA_OVERFLOW_TOKENS: u64 = 50_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Symptom {
+    /// The session outgrew the standard window: compact in a small model and come back.
+    ContextOverflow,
+    /// The error on a (nearly) empty session: account-side, or a `[1m]` pin.
+    FreshSession,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub symptom: Symptom,
+    /// The facts behind the symptom, in words.
+    pub evidence: Vec<String>,
+    pub plan: Vec<Step>,
+    /// What the installed claude version changes about the advice.
+    pub notes: Vec<String>,
+}
+
+/// Everything the diagnosis looks at.
+pub struct Facts<'a> {
+    pub scan: Option<&'a SessionScan>,
+    pub session_id: Option<&'a str>,
+    pub live: Option<&'a LiveClaude>,
+    pub version: Option<Version>,
+    pub settings: &'a SettingsFindings,
+    /// How to name claude in commands.
+    pub claude: &'a str,
+}
+
+pub fn diagnose(f: &Facts) -> Diagnosis {
+    let mut evidence = vec![];
+    let symptom = match f.scan {
+        Some(scan) => symptom(scan, &mut evidence),
+        None => Symptom::None,
+    };
+    if !f.settings.pins.is_empty() {
+        evidence.push(format!(
+            "{} setting(s) ask for the 1M window ([1m])",
+            f.settings.pins.len()
+        ));
+    }
+    let input = LadderInput {
+        claude: f.claude,
+        session_id: f.session_id.unwrap_or("<session id>"),
+        cwd: f.scan.and_then(|s| s.cwd.as_deref()),
+        live_pid: f.live.map(|l| l.pid),
+        images: f.scan.map_or(0, |s| s.media.images + s.media.documents),
+        media_tokens: f.scan.map_or(0, |s| s.media.est_tokens),
+        pins: f.settings.pins.len(),
+    };
+    let plan = match symptom {
+        Symptom::ContextOverflow => ladder::overflow(&input),
+        Symptom::FreshSession => ladder::fresh_session(&input),
+        Symptom::None => vec![],
+    };
+    Diagnosis {
+        symptom,
+        evidence,
+        plan,
+        notes: version_notes(f.version, symptom),
+    }
+}
+
+fn symptom(scan: &SessionScan, evidence: &mut Vec<String>) -> Symptom {
+    let tokens = scan.context.map(|c| c.tokens);
+    let error = scan.blocked_by_long_context();
+    let media = scan.media.est_tokens;
+    let mut overflow = false;
+    if let Some(t) = tokens.filter(|t| *t >= OVERFLOW_TOKENS) {
+        evidence.push(format!(
+            "context is {} tokens, at or past the {}K where claude compacts a {}K window",
+            thousands(t),
+            OVERFLOW_TOKENS / 1000,
+            STANDARD_WINDOW / 1000
+        ));
+        overflow = true;
+    }
+    if error {
+        match tokens {
+            Some(t) if t >= ERROR_OVERFLOW_TOKENS => {
+                evidence.push(format!(
+                    "the 1M-context error came with {} tokens of context",
+                    thousands(t)
+                ));
+                overflow = true;
+            }
+            Some(t) => evidence.push(format!(
+                "the 1M-context error came with only {} tokens of context",
+                thousands(t)
+            )),
+            None => evidence.push("the 1M-context error came before any reply was recorded".into()),
+        }
+    }
+    if media >= MEDIA_OVERFLOW_TOKENS {
+        evidence.push(format!(
+            "images after the last compaction cost about {} tokens",
+            thousands(media)
+        ));
+        overflow = true;
+    }
+    if scan.failed_compactions > 0 {
+        evidence.push(format!("{} compaction(s) failed", scan.failed_compactions));
+    }
+    if overflow {
+        Symptom::ContextOverflow
+    } else if error {
+        Symptom::FreshSession
+    } else {
+        Symptom::None
+    }
+}
+
+fn version_notes(version: Option<Version>, symptom: Symptom) -> Vec<String> {
+    let Some(v) = version else {
+        return vec!["claude was not found, so the advice is not tailored to a version".into()];
+    };
+    let mut notes = vec![];
+    if symptom == Symptom::None {
+        return notes;
+    }
+    if v < Version(2, 1, 172) {
+        notes.push(format!("claude {v} retries this refusal ten times (3–6 minutes) before it gives up; it will not change the answer"));
+    } else {
+        notes.push(format!("claude {v} tries to recover by compacting after this error; seeing it still means that did not work"));
+    }
+    if v >= Version(2, 1, 156) {
+        notes.push(
+            "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 alone does not clear this error from 2.1.156 on \
+             (anthropics/claude-code#63479): name a standard-context model with --model"
+                .into(),
+        );
+    }
+    if v >= Version(2, 1, 328) {
+        notes.push(format!("in claude {v} the aliases sonnet, opus and haiku mean natively 1M-context models: use explicit ids such as {} and {}", ladder::RETURN_MODEL, ladder::COMPACT_MODEL));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::ErrorKind;
+    use crate::session::scan::{ContextEstimate, ContextSource, ErrorRecord};
+
+    fn scan(tokens: Option<u64>, error: Option<ErrorKind>, media: u64) -> SessionScan {
+        let mut s = SessionScan::default();
+        s.context = tokens.map(|tokens| ContextEstimate {
+            tokens,
+            source: ContextSource::Usage,
+            line: 1,
+        });
+        s.last_error = error.map(|kind| ErrorRecord {
+            line: 2,
+            kind,
+            text: String::new(),
+            status: Some(429),
+            api_error: None,
+            during_compaction: false,
+            resolved: false,
+        });
+        s.media.est_tokens = media;
+        s
+    }
+
+    fn symptom_of(s: &SessionScan) -> Symptom {
+        let settings = SettingsFindings::default();
+        diagnose(&Facts {
+            scan: Some(s),
+            session_id: Some("id"),
+            live: None,
+            version: Some(Version(2, 1, 328)),
+            settings: &settings,
+            claude: "claude",
+        })
+        .symptom
+    }
+
+    #[test]
+    fn thresholds() {
+        use ErrorKind::*;
+        assert_eq!(
+            symptom_of(&scan(Some(OVERFLOW_TOKENS), None, 0)),
+            Symptom::ContextOverflow
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(OVERFLOW_TOKENS - 1), None, 0)),
+            Symptom::None
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(ERROR_OVERFLOW_TOKENS), Some(LongContext), 0)),
+            Symptom::ContextOverflow
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(ERROR_OVERFLOW_TOKENS - 1), Some(LongContext), 0)),
+            Symptom::FreshSession
+        );
+        assert_eq!(
+            symptom_of(&scan(None, Some(LongContext), 0)),
+            Symptom::FreshSession
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(5_000), Some(Other), 0)),
+            Symptom::None
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(5_000), None, MEDIA_OVERFLOW_TOKENS)),
+            Symptom::ContextOverflow
+        );
+        assert_eq!(
+            symptom_of(&scan(Some(5_000), Some(LongContext), MEDIA_OVERFLOW_TOKENS)),
+            Symptom::ContextOverflow
+        );
+    }
+
+    #[test]
+    fn notes_follow_the_version() {
+        let n = version_notes(Some(Version(2, 1, 150)), Symptom::ContextOverflow);
+        assert!(n[0].contains("ten times"));
+        assert_eq!(n.len(), 1);
+        let n = version_notes(Some(Version(2, 1, 328)), Symptom::FreshSession);
+        assert_eq!(n.len(), 3);
+        assert!(version_notes(Some(Version(2, 1, 328)), Symptom::None).is_empty());
+    }
+}

@@ -1,0 +1,135 @@
+//! The `--json` documents: their shapes are a contract with scripts (the README lists the fields),
+//! so they are built here from the domain types instead of serialising those directly.
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::claude::Version;
+use crate::diagnose::Diagnosis;
+use crate::live::LiveClaude;
+use crate::paths::SessionFile;
+use crate::session::SessionScan;
+use crate::session::scan::ErrorRecord;
+use crate::settings::SettingsFindings;
+
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn error_json(e: &Option<ErrorRecord>) -> Value {
+    match e {
+        None => Value::Null,
+        Some(e) => json!({
+            "kind": e.kind,
+            "text": e.text,
+            "line": e.line,
+            "status": e.status,
+            "api_error": e.api_error,
+            "during_compaction": e.during_compaction,
+            "resolved": e.resolved,
+        }),
+    }
+}
+
+/// The `session` object of `diagnose --json`.
+pub fn session(
+    file: &SessionFile,
+    scan: &SessionScan,
+    live: Option<&LiveClaude>,
+    why: Option<&str>,
+) -> Value {
+    json!({
+        "id": file.id,
+        "path": file.path,
+        "bytes": scan.bytes,
+        "modified": rfc3339(file.modified),
+        "records": scan.records,
+        "context_tokens": scan.context.map(|c| c.tokens),
+        "context_source": scan.context.map(|c| c.source),
+        "images": scan.media.images,
+        "image_bytes": scan.media.image_bytes,
+        "documents": scan.media.documents,
+        "document_bytes": scan.media.document_bytes,
+        "media_tokens": scan.media.est_tokens,
+        "largest_media": scan.media.largest,
+        "last_error": error_json(&scan.last_error),
+        "compactions": scan.compactions,
+        "last_boundary_line": scan.last_boundary_line,
+        "failed_compactions": scan.failed_compactions,
+        "live": live.is_some(),
+        "live_pid": live.map(|l| l.pid),
+        "model": scan.last_model,
+        "entrypoint": scan.last_entrypoint,
+        "cwd": scan.cwd,
+        "version": scan.version,
+        "first_prompt": scan.first_prompt,
+        "malformed_lines": scan.malformed,
+        "malformed_examples": scan.malformed_examples,
+        "non_utf8_lines": scan.non_utf8_lines,
+        "torn_last_line": scan.torn_last_line,
+        "is_symlink": file.is_symlink,
+        "why_chosen": why,
+    })
+}
+
+#[derive(Serialize)]
+struct ClaudeJson<'a> {
+    path: Option<&'a Path>,
+    version: Option<String>,
+    problem: Option<&'a str>,
+}
+
+/// The whole `diagnose --json` document.
+#[allow(clippy::too_many_arguments)]
+pub fn diagnose(
+    claude: &Result<std::path::PathBuf, String>,
+    version: Option<Version>,
+    config_dir: &Path,
+    project: &Path,
+    session: Value,
+    settings: &SettingsFindings,
+    d: &Diagnosis,
+) -> Value {
+    let claude = ClaudeJson {
+        path: claude.as_ref().ok().map(|p| p.as_path()),
+        version: version.map(|v| v.to_string()),
+        problem: claude.as_ref().err().map(String::as_str),
+    };
+    json!({
+        "claude": claude,
+        "config_dir": config_dir,
+        "project": project,
+        "session": session,
+        "pins": settings.pins,
+        "knobs": settings.knobs,
+        "settings_problems": settings.problems,
+        "symptom": d.symptom,
+        "evidence": d.evidence,
+        "plan": d.plan,
+        "notes": d.notes,
+    })
+}
+
+/// One entry of `sessions --json`.
+pub fn session_entry(
+    file: &SessionFile,
+    scan: Option<&SessionScan>,
+    problem: Option<String>,
+    project: &str,
+    live: bool,
+) -> Value {
+    json!({
+        "id": file.id,
+        "path": file.path,
+        "project": project,
+        "modified": rfc3339(file.modified),
+        "bytes": file.bytes,
+        "context_tokens": scan.and_then(|s| s.context.map(|c| c.tokens)),
+        "last_error": scan.map_or(Value::Null, |s| error_json(&s.last_error)),
+        "live": live,
+        "first_prompt": scan.and_then(|s| s.first_prompt.clone()),
+        "problem": problem,
+    })
+}

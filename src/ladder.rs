@@ -1,0 +1,238 @@
+//! The recovery ladder as data: for each symptom, the steps in the order to try them, each with
+//! the exact command (when there is one to run) and why. Nothing here runs anything.
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The small standard-context model to compact with: an explicit 200K id, because the aliases
+/// resolve to natively-1M models in recent claude versions.
+pub const COMPACT_MODEL: &str = "claude-haiku-4-5-20251001";
+/// The standard-context model to return to after compacting.
+pub const RETURN_MODEL: &str = "claude-sonnet-4-6";
+
+/// One rung of the ladder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// A stable name: `quit_claude`, `compact`, `trim`, `return`, `clear`, `fix_settings`,
+    /// `standard_model`, `account`.
+    pub step: &'static str,
+    /// The argv to run, or `None` when the step is something the user does.
+    pub command: Option<Vec<String>>,
+    /// Environment variables the command needs.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// The folder to run it in (the session's recorded working directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    pub why: String,
+}
+
+impl Step {
+    fn says(step: &'static str, why: String) -> Step {
+        Step {
+            step,
+            command: None,
+            env: BTreeMap::new(),
+            cwd: None,
+            why,
+        }
+    }
+
+    fn runs(step: &'static str, command: Vec<String>, cwd: Option<&str>, why: String) -> Step {
+        Step {
+            step,
+            command: Some(command),
+            env: BTreeMap::new(),
+            cwd: cwd.map(str::to_owned),
+            why,
+        }
+    }
+
+    /// The command as a person would type it (`VAR=1 claude …`), if the step has one.
+    pub fn shell_line(&self) -> Option<String> {
+        let argv = self.command.as_ref()?;
+        let env = self.env.iter().map(|(k, v)| format!("{k}={}", quote(v)));
+        Some(
+            env.chain(argv.iter().map(|a| quote(a)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    }
+}
+
+/// Quotes an argument for display when a shell would split or expand it.
+fn quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// What the ladder needs to know about the situation.
+pub struct LadderInput<'a> {
+    /// How to name claude in commands (`claude`, or the path given).
+    pub claude: &'a str,
+    pub session_id: &'a str,
+    pub cwd: Option<&'a str>,
+    pub live_pid: Option<u32>,
+    pub images: u64,
+    pub media_tokens: u64,
+    pub pins: usize,
+}
+
+/// The overflow ladder: compact in a small standard-context model, trim media if that fails,
+/// return to Sonnet; `/clear` last.
+pub fn overflow(i: &LadderInput) -> Vec<Step> {
+    let mut steps = vec![];
+    if let Some(pid) = i.live_pid {
+        steps.push(Step::says(
+            "quit_claude",
+            format!("claude (pid {pid}) is running on this session: quit it first (type /exit, or press Ctrl-C twice)"),
+        ));
+    }
+    let mut compact = Step::runs(
+        "compact",
+        argv(
+            i.claude,
+            &[
+                "-p",
+                "/compact",
+                "--resume",
+                i.session_id,
+                "--model",
+                COMPACT_MODEL,
+            ],
+        ),
+        i.cwd,
+        format!(
+            "summarise the conversation with {COMPACT_MODEL}, a 200K-context model that is not gated; the session keeps its id"
+        ),
+    );
+    compact
+        .env
+        .insert("CLAUDE_CODE_DISABLE_1M_CONTEXT".into(), "1".into());
+    steps.push(compact);
+    let media = if i.images > 0 {
+        format!(
+            "{} image(s), about {} tokens",
+            i.images,
+            crate::report::thousands(i.media_tokens)
+        )
+    } else {
+        "images and large tool outputs".to_owned()
+    };
+    steps.push(Step::says(
+        "trim",
+        format!("if the compaction fails because the request is still too large: take the {media} out of the session file (after a backup), then compact again"),
+    ));
+    steps.push(Step::runs(
+        "return",
+        argv(
+            i.claude,
+            &["--resume", i.session_id, "--model", RETURN_MODEL],
+        ),
+        i.cwd,
+        format!("carry on in {RETURN_MODEL}, a standard-context model"),
+    ));
+    steps.push(Step::says(
+        "clear",
+        "last resort: /clear in claude starts a new session without the conversation (the old one stays on disk, resumable with --resume)".into(),
+    ));
+    steps
+}
+
+/// The brand-new-session case: mostly account-side; check pins, pick a standard model explicitly.
+pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
+    let mut steps = vec![];
+    if i.pins > 0 {
+        steps.push(Step::says(
+            "fix_settings",
+            format!("{} setting(s) ask for the 1M window ([1m]): change them to a standard-context id such as {RETURN_MODEL}", i.pins),
+        ));
+    }
+    steps.push(Step::runs(
+        "standard_model",
+        argv(
+            i.claude,
+            &["--resume", i.session_id, "--model", RETURN_MODEL],
+        ),
+        i.cwd,
+        format!(
+            "ask for {RETURN_MODEL} explicitly: a 200K-context model the gate does not apply to"
+        ),
+    ));
+    steps.push(Step::says(
+        "account",
+        "if the error comes back on a new session with a standard model, it is account-side (tracked in anthropics/claude-code#63060): turn on usage credits at claude.ai/settings/usage, or wait for a fix".into(),
+    ));
+    steps
+}
+
+fn argv(claude: &str, args: &[&str]) -> Vec<String> {
+    std::iter::once(claude)
+        .chain(args.iter().copied())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> LadderInput<'static> {
+        LadderInput {
+            claude: "claude",
+            session_id: "55fc",
+            cwd: Some("/p q"),
+            live_pid: None,
+            images: 3,
+            media_tokens: 6000,
+            pins: 0,
+        }
+    }
+
+    #[test]
+    fn overflow_ladder_order_and_commands() {
+        let steps = overflow(&input());
+        let names: Vec<_> = steps.iter().map(|s| s.step).collect();
+        assert_eq!(names, ["compact", "trim", "return", "clear"]);
+        assert_eq!(
+            steps[0].shell_line().unwrap(),
+            "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+        );
+        assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
+        assert!(steps[1].why.contains("3 image(s), about 6,000 tokens"));
+        assert_eq!(
+            steps[2].shell_line().unwrap(),
+            "claude --resume 55fc --model claude-sonnet-4-6"
+        );
+        let live = overflow(&LadderInput {
+            live_pid: Some(42),
+            ..input()
+        });
+        assert_eq!(live[0].step, "quit_claude");
+        assert!(live[0].why.contains("pid 42"));
+    }
+
+    #[test]
+    fn fresh_session_mentions_pins_only_when_there_are_some() {
+        assert_eq!(fresh_session(&input())[0].step, "standard_model");
+        assert_eq!(
+            fresh_session(&LadderInput { pins: 2, ..input() })[0].step,
+            "fix_settings"
+        );
+    }
+
+    #[test]
+    fn quoting_for_display() {
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("/compact"), "/compact");
+        assert_eq!(quote(""), "''");
+    }
+}

@@ -1,0 +1,414 @@
+//! The human-readable reports of `diagnose` and `sessions`, and the number and time formats they
+//! share. Colour comes from `console`, which follows NO_COLOR and whether stdout is a terminal.
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use console::style;
+
+use crate::diagnose::{Diagnosis, STANDARD_WINDOW, Symptom};
+use crate::live::LiveClaude;
+use crate::paths::SessionFile;
+use crate::session::{ErrorKind, SessionScan};
+use crate::settings::SettingsFindings;
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes in the largest fitting unit: `1.9 MB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `3 min ago`, `2 h ago`, `5 days ago`.
+pub fn ago(t: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// A bar of `width` cells for `part` of `whole`, full (and red) past the whole.
+pub fn bar(part: u64, whole: u64, width: usize) -> String {
+    let filled = ((part as f64 / whole as f64) * width as f64).round() as usize;
+    let filled = filled.min(width);
+    let text = format!("[{}{}]", "█".repeat(filled), "·".repeat(width - filled));
+    if part >= whole {
+        style(text).red().to_string()
+    } else {
+        text
+    }
+}
+
+/// What the diagnose report shows.
+pub struct DiagnoseView<'a> {
+    pub file: Option<&'a SessionFile>,
+    pub scan: Option<&'a SessionScan>,
+    pub why_chosen: Option<&'a str>,
+    pub live: Option<&'a LiveClaude>,
+    pub claude: String,
+    pub settings: &'a SettingsFindings,
+    pub diagnosis: &'a Diagnosis,
+    pub sessions_dir: &'a std::path::Path,
+}
+
+pub fn print_diagnosis(
+    out: &mut dyn Write,
+    v: &DiagnoseView,
+    quiet: bool,
+    verbose: bool,
+) -> io::Result<()> {
+    if !quiet {
+        body(out, v, verbose)?;
+    }
+    let next = v.diagnosis.plan.iter().find(|s| s.command.is_some());
+    match (v.diagnosis.symptom, next) {
+        (Symptom::None, _) if v.file.is_none() => {
+            writeln!(out, "Nothing to rescue: this project has no session yet.")
+        }
+        (Symptom::None, _) => writeln!(out, "Nothing to rescue: this session is not blocked."),
+        (_, Some(step)) => {
+            let mut line = step.shell_line().unwrap_or_default();
+            if let Some(cwd) = &step.cwd {
+                line = format!("cd {} && {line}", shell_quote(cwd));
+            }
+            writeln!(out, "{} {}", style("Next:").bold(), line)
+        }
+        (_, None) => writeln!(
+            out,
+            "Next: {}",
+            v.diagnosis
+                .plan
+                .first()
+                .map(|s| s.why.as_str())
+                .unwrap_or("")
+        ),
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+    {
+        s.into()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> {
+    let label = |s: &str| style(format!("{s:<9}")).bold().to_string();
+    match (v.file, v.scan) {
+        (Some(file), Some(scan)) => {
+            let prompt = scan
+                .first_prompt
+                .as_deref()
+                .map(|p| format!("  \"{}\"", cut(p, 60)))
+                .unwrap_or_default();
+            writeln!(out, "{} {}{prompt}", label("Session"), file.id)?;
+            writeln!(
+                out,
+                "{} {} · {} · {} records · modified {}",
+                label(""),
+                file.path.display(),
+                human_bytes(scan.bytes),
+                thousands(scan.records),
+                ago(file.modified)
+            )?;
+            if let Some(why) = v.why_chosen {
+                writeln!(out, "{} {}", label(""), style(why).yellow())?;
+            }
+            context_line(out, scan, &label)?;
+            media_line(out, scan, &label, verbose)?;
+            error_line(out, scan, &label)?;
+            let live = match v.live {
+                Some(l) => style(format!(
+                    "yes: claude (pid {}) is running on this session",
+                    l.pid
+                ))
+                .yellow()
+                .to_string(),
+                None => "no claude is running on this session".into(),
+            };
+            writeln!(out, "{} {live}", label("Live"))?;
+            problems_line(out, scan, file, &label)?;
+        }
+        _ => writeln!(
+            out,
+            "{} none in {}",
+            label("Session"),
+            v.sessions_dir.display()
+        )?,
+    }
+    writeln!(out, "{} {}", label("Claude"), v.claude)?;
+    pins_lines(out, v.settings, &label)?;
+    writeln!(out)?;
+    let d = v.diagnosis;
+    let headline = match d.symptom {
+        Symptom::ContextOverflow => {
+            style("the session outgrew the 200K standard context window (context overflow)")
+                .red()
+                .bold()
+        }
+        Symptom::FreshSession => {
+            style("the 1M-context error on a small session (account side, or a [1m] setting)")
+                .yellow()
+                .bold()
+        }
+        Symptom::None => style("no sign of the 1M-context problem").green(),
+    };
+    writeln!(out, "Diagnosis: {headline}")?;
+    for e in &d.evidence {
+        writeln!(out, "  - {e}")?;
+    }
+    if !d.plan.is_empty() {
+        writeln!(out, "Plan:")?;
+        for (i, step) in d.plan.iter().enumerate() {
+            match step.shell_line() {
+                Some(cmd) => {
+                    writeln!(out, "  {}. {}\n     {}", i + 1, step.why, style(cmd).cyan())?
+                }
+                None => writeln!(out, "  {}. {}", i + 1, step.why)?,
+            }
+        }
+    }
+    for n in &d.notes {
+        writeln!(out, "{} {n}", style("note:").dim())?;
+    }
+    Ok(())
+}
+
+fn context_line(
+    out: &mut dyn Write,
+    scan: &SessionScan,
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    match scan.context {
+        Some(c) => writeln!(
+            out,
+            "{} {} tokens of {} {} {}%{}",
+            label("Context"),
+            thousands(c.tokens),
+            thousands(STANDARD_WINDOW),
+            bar(c.tokens, STANDARD_WINDOW, 20),
+            c.tokens * 100 / STANDARD_WINDOW,
+            if c.source == crate::session::scan::ContextSource::CompactBoundary {
+                " (after the last compaction)"
+            } else {
+                ""
+            }
+        ),
+        None => writeln!(out, "{} unknown (no reply recorded yet)", label("Context")),
+    }?;
+    if scan.compactions > 0 || scan.failed_compactions > 0 {
+        writeln!(
+            out,
+            "{} {} compaction(s), last at line {}; {} failed",
+            label("Compacted"),
+            scan.compactions,
+            scan.last_boundary_line
+                .map_or("-".into(), |l| l.to_string()),
+            scan.failed_compactions
+        )?;
+    }
+    Ok(())
+}
+
+fn media_line(
+    out: &mut dyn Write,
+    scan: &SessionScan,
+    label: &dyn Fn(&str) -> String,
+    verbose: bool,
+) -> io::Result<()> {
+    let m = &scan.media;
+    if m.images + m.documents == 0 {
+        return writeln!(out, "{} none since the last compaction", label("Images"));
+    }
+    writeln!(
+        out,
+        "{} {} image(s), {} document(s) since the last compaction · {} · about {} tokens",
+        label("Images"),
+        m.images,
+        m.documents,
+        human_bytes(m.image_bytes + m.document_bytes),
+        thousands(m.est_tokens)
+    )?;
+    for b in m.largest.iter().take(if verbose { 10 } else { 3 }) {
+        let dims = match (b.width, b.height) {
+            (Some(w), Some(h)) => format!(" {w}×{h}"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "{}   line {}: {}{dims}, {}, ~{} tokens",
+            label(""),
+            b.line,
+            b.media_type,
+            human_bytes(b.bytes),
+            thousands(b.est_tokens)
+        )?;
+    }
+    Ok(())
+}
+
+fn error_line(
+    out: &mut dyn Write,
+    scan: &SessionScan,
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    let Some(e) = &scan.last_error else {
+        return writeln!(out, "{} none recorded", label("Error"));
+    };
+    let status = e.status.map(|s| format!(" ({s})")).unwrap_or_default();
+    let text = format!("line {}: {}{status}", e.line, cut(&e.text, 110));
+    let text = match (e.resolved, e.kind) {
+        (true, _) => format!("{text} — the session moved on since"),
+        (false, ErrorKind::LongContext) => style(text).red().to_string(),
+        (false, ErrorKind::Other) => style(text).yellow().to_string(),
+    };
+    writeln!(out, "{} {text}", label("Error"))
+}
+
+fn problems_line(
+    out: &mut dyn Write,
+    scan: &SessionScan,
+    file: &SessionFile,
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    let mut problems = vec![];
+    if scan.malformed > 0 {
+        let lines: Vec<String> = scan
+            .malformed_examples
+            .iter()
+            .map(|b| format!("{} ({})", b.line, b.problem))
+            .collect();
+        problems.push(format!(
+            "{} line(s) are not valid JSON: {}",
+            scan.malformed,
+            lines.join(", ")
+        ));
+    }
+    if scan.torn_last_line {
+        problems.push("the last line is cut short (no newline): a write was interrupted, or claude is writing".into());
+    }
+    if scan.non_utf8_lines > 0 {
+        problems.push(format!(
+            "{} line(s) hold bytes that are not UTF-8 (first: line {})",
+            scan.non_utf8_lines, scan.non_utf8_examples[0]
+        ));
+    }
+    if scan.bytes == 0 {
+        problems.push("the file is empty".into());
+    }
+    if file.is_symlink {
+        problems.push("the session file is a symbolic link".into());
+    }
+    for p in problems {
+        writeln!(out, "{} {}", label("Warning"), style(p).yellow())?;
+    }
+    Ok(())
+}
+
+fn pins_lines(
+    out: &mut dyn Write,
+    s: &SettingsFindings,
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    if s.pins.is_empty() {
+        writeln!(
+            out,
+            "{} no [1m] model pinned in settings or the environment",
+            label("Pins")
+        )?;
+    }
+    for p in &s.pins {
+        writeln!(
+            out,
+            "{} {} = {} in {}",
+            label("Pin"),
+            p.key,
+            style(&p.value).yellow(),
+            p.file
+        )?;
+    }
+    for k in &s.knobs {
+        writeln!(
+            out,
+            "{} {} = {} in {}",
+            label("Knob"),
+            k.key,
+            k.value,
+            k.file
+        )?;
+    }
+    for p in &s.problems {
+        writeln!(
+            out,
+            "{} {}: {}",
+            label("Warning"),
+            p.file,
+            style(&p.problem).yellow()
+        )?;
+    }
+    Ok(())
+}
+
+/// The first `max` characters of `s`, with `…` when cut.
+pub fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(260_000), "260,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_900_000), "1.9 MB");
+        assert_eq!(cut("héllo", 2), "hé…");
+        assert_eq!(cut("hi", 2), "hi");
+    }
+
+    #[test]
+    fn bar_is_clamped() {
+        console::set_colors_enabled(false);
+        assert_eq!(bar(100, 200, 4), "[██··]");
+        assert_eq!(bar(999, 200, 4), "[████]");
+        assert_eq!(bar(0, 200, 4), "[····]");
+    }
+}

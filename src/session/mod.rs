@@ -1,0 +1,14 @@
+//! Reading Claude Code session files: a streaming scan that never loads a whole file, the lazy
+//! JSON walker it stands on, media measurement, and the long-context error detector.
+pub mod api_error;
+pub mod json_span;
+pub mod lines;
+pub mod media;
+pub mod record;
+pub mod scan;
+
+#[cfg(test)]
+mod scan_tests;
+
+pub use api_error::ErrorKind;
+pub use scan::{SessionScan, scan};

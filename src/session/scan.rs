@@ -1,0 +1,402 @@
+//! One streaming pass over a session file that measures everything ccrescue decides on: records,
+//! bad lines, context tokens now, compactions, base64 media after the last boundary, the last API
+//! error, and the model, entrypoint and working directory the session last recorded.
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use super::api_error::{self, ErrorKind};
+use super::json_span::{self as js, Span};
+use super::lines::{Line, for_each_line};
+use super::media::{self, MediaBlock, MediaKind};
+use super::record::{Record, media_blocks};
+
+/// How many examples of bad lines and large blocks a scan keeps.
+const KEEP_EXAMPLES: usize = 10;
+/// The model claude writes on the records it makes up itself (API errors).
+const SYNTHETIC_MODEL: &str = "<synthetic>";
+
+/// Where the context-size figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextSource {
+    /// The `usage` of the last real assistant reply.
+    Usage,
+    /// `compactMetadata.postTokens` of the last compact boundary (no reply since).
+    CompactBoundary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ContextEstimate {
+    pub tokens: u64,
+    pub source: ContextSource,
+    pub line: u64,
+}
+
+/// The last error claude recorded in the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    pub line: u64,
+    pub kind: ErrorKind,
+    pub text: String,
+    /// HTTP status, when claude recorded one.
+    pub status: Option<u64>,
+    /// claude's own classification (`apiError`, 2.1.328+ only).
+    pub api_error: Option<String>,
+    /// True for a failed `/compact` (a local-command record), false for an API error reply.
+    pub during_compaction: bool,
+    /// True when a real reply or a compaction came after it: the session moved on.
+    pub resolved: bool,
+}
+
+/// Base64 media after the last compact boundary (what the next request still carries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MediaSummary {
+    pub images: u64,
+    pub image_bytes: u64,
+    pub documents: u64,
+    pub document_bytes: u64,
+    pub est_tokens: u64,
+    /// The largest blocks by bytes, largest first.
+    pub largest: Vec<MediaBlock>,
+}
+
+/// A line that is not a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadLine {
+    pub line: u64,
+    pub problem: String,
+}
+
+/// Everything one pass over a session file learns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionScan {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub lines: u64,
+    pub records: u64,
+    pub blank_lines: u64,
+    pub malformed: u64,
+    pub malformed_examples: Vec<BadLine>,
+    pub non_utf8_lines: u64,
+    pub non_utf8_examples: Vec<u64>,
+    pub torn_last_line: bool,
+    pub largest_line: u64,
+    pub session_id: Option<String>,
+    pub cwd: Option<String>,
+    pub version: Option<String>,
+    pub last_timestamp: Option<String>,
+    pub first_prompt: Option<String>,
+    pub context: Option<ContextEstimate>,
+    pub compactions: u64,
+    pub last_boundary_line: Option<u64>,
+    pub failed_compactions: u64,
+    pub media: MediaSummary,
+    pub last_error: Option<ErrorRecord>,
+    pub last_model: Option<String>,
+    pub last_entrypoint: Option<String>,
+}
+
+impl SessionScan {
+    /// The last error, if nothing has happened since that would have cleared it.
+    pub fn open_error(&self) -> Option<&ErrorRecord> {
+        self.last_error.as_ref().filter(|e| !e.resolved)
+    }
+
+    /// True when the session is blocked by the long-context gate right now.
+    pub fn blocked_by_long_context(&self) -> bool {
+        self.open_error()
+            .is_some_and(|e| e.kind == ErrorKind::LongContext)
+    }
+}
+
+/// Scans the session file at `path`.
+pub fn scan(path: &Path) -> Result<SessionScan> {
+    let file =
+        File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
+    let mut state = Scanner {
+        scan: SessionScan {
+            path: path.to_owned(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let bytes = for_each_line(file, |line| state.line(line))
+        .with_context(|| format!("cannot read session {}", path.display()))?;
+    Ok(state.finish(bytes))
+}
+
+/// Scans bytes already in memory (tests, and callers that hold a line).
+pub fn scan_bytes(data: &[u8]) -> SessionScan {
+    let mut state = Scanner::default();
+    let bytes = for_each_line(data, |line| state.line(line)).expect("reading memory cannot fail");
+    state.finish(bytes)
+}
+
+#[derive(Default)]
+struct Scanner {
+    scan: SessionScan,
+    // Raw (still escaped) values of the latest records; decoded once at the end.
+    cwd: Vec<u8>,
+    session_id: Vec<u8>,
+    timestamp: Vec<u8>,
+    version: Vec<u8>,
+}
+
+impl Scanner {
+    fn line(&mut self, line: Line<'_>) {
+        let s = &mut self.scan;
+        s.lines += 1;
+        s.largest_line = s.largest_line.max(line.bytes.len() as u64);
+        if !line.terminated {
+            s.torn_last_line = true;
+        }
+        if line.bytes.iter().all(u8::is_ascii_whitespace) {
+            s.blank_lines += 1;
+            return;
+        }
+        if std::str::from_utf8(line.bytes).is_err() {
+            s.non_utf8_lines += 1;
+            if s.non_utf8_examples.len() < KEEP_EXAMPLES {
+                s.non_utf8_examples.push(line.number);
+            }
+        }
+        match Record::read(line.bytes) {
+            Ok(record) => {
+                s.records += 1;
+                self.record(line.number, line.bytes, &record);
+            }
+            Err(e) => {
+                s.malformed += 1;
+                if s.malformed_examples.len() < KEEP_EXAMPLES {
+                    s.malformed_examples.push(BadLine {
+                        line: line.number,
+                        problem: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, no: u64, b: &[u8], r: &Record) {
+        keep_raw(&mut self.cwd, b, &r.cwd);
+        keep_raw(&mut self.session_id, b, &r.session_id);
+        keep_raw(&mut self.timestamp, b, &r.timestamp);
+        keep_raw(&mut self.version, b, &r.version);
+        let kind = r
+            .kind
+            .as_ref()
+            .and_then(|k| js::raw_str(b, k))
+            .unwrap_or_default();
+        let subtype = r
+            .subtype
+            .as_ref()
+            .and_then(|k| js::raw_str(b, k))
+            .unwrap_or_default();
+        let s = &mut self.scan;
+        match (kind, subtype) {
+            (b"assistant", _) if !r.is_sidechain => assistant(s, no, b, r),
+            (b"system", b"compact_boundary") => {
+                s.compactions += 1;
+                s.last_boundary_line = Some(no);
+                s.media = MediaSummary::default();
+                let post = r
+                    .compact_metadata
+                    .as_ref()
+                    .and_then(|m| js::get(b, m, "postTokens"));
+                s.context = post
+                    .and_then(|p| js::uint(b, &p))
+                    .map(|tokens| ContextEstimate {
+                        tokens,
+                        source: ContextSource::CompactBoundary,
+                        line: no,
+                    });
+                resolve_error(s);
+            }
+            (b"system", b"local_command") => {
+                if let Some(text) = r.content.as_ref().and_then(|c| js::string(b, c)) {
+                    compaction_failure(s, no, text);
+                }
+            }
+            (b"user", _) if !r.is_sidechain => {
+                if let Some(content) = r.message_content(b) {
+                    user(s, no, b, r, &content);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self, bytes: u64) -> SessionScan {
+        let s = &mut self.scan;
+        s.bytes = bytes;
+        s.cwd = decode_raw(&self.cwd);
+        s.session_id = decode_raw(&self.session_id);
+        s.last_timestamp = decode_raw(&self.timestamp);
+        s.version = decode_raw(&self.version);
+        self.scan
+    }
+}
+
+fn keep_raw(slot: &mut Vec<u8>, b: &[u8], span: &Option<Span>) {
+    if let Some(span) = span {
+        slot.clear();
+        slot.extend_from_slice(&b[span.clone()]);
+    }
+}
+
+fn decode_raw(raw: &[u8]) -> Option<String> {
+    serde_json::from_slice(raw).ok()
+}
+
+fn resolve_error(s: &mut SessionScan) {
+    if let Some(e) = &mut s.last_error {
+        e.resolved = true;
+    }
+}
+
+fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
+    let Some(msg) = &r.message else { return };
+    let model = js::get(b, msg, "model").and_then(|m| js::string(b, &m));
+    if r.is_api_error || model.as_deref() == Some(SYNTHETIC_MODEL) {
+        let text = js::get(b, msg, "content")
+            .map(|c| first_text(b, &c))
+            .unwrap_or_default();
+        s.last_error = Some(ErrorRecord {
+            line: no,
+            kind: api_error::classify(&text),
+            text,
+            status: r.api_error_status.as_ref().and_then(|v| js::uint(b, v)),
+            api_error: r.api_error.as_ref().and_then(|v| js::string(b, v)),
+            during_compaction: false,
+            resolved: false,
+        });
+        return;
+    }
+    if let Some(usage) = js::get(b, msg, "usage") {
+        let field = |name| {
+            js::get(b, &usage, name)
+                .and_then(|v| js::uint(b, &v))
+                .unwrap_or(0)
+        };
+        let tokens = field("input_tokens")
+            + field("cache_creation_input_tokens")
+            + field("cache_read_input_tokens")
+            + field("output_tokens");
+        s.context = Some(ContextEstimate {
+            tokens,
+            source: ContextSource::Usage,
+            line: no,
+        });
+    }
+    s.last_model = model;
+    s.last_entrypoint = r.entrypoint.as_ref().and_then(|e| js::string(b, e));
+    resolve_error(s);
+}
+
+fn user(s: &mut SessionScan, no: u64, b: &[u8], r: &Record, content: &Span) {
+    if b[content.start] == b'"' {
+        let Some(text) = js::string(b, content) else {
+            return;
+        };
+        if text.starts_with("<local-command-std") {
+            compaction_failure(s, no, text);
+        } else if s.first_prompt.is_none()
+            && !r.is_meta
+            && !r.is_compact_summary
+            && !text.starts_with('<')
+        {
+            s.first_prompt = Some(shorten(&text));
+        }
+        return;
+    }
+    if s.first_prompt.is_none() && !r.is_meta && !r.is_compact_summary {
+        let text = first_text(b, content);
+        if !text.is_empty() && !text.starts_with('<') {
+            s.first_prompt = Some(shorten(&text));
+        }
+    }
+    media_blocks(b, content, &mut |m| {
+        let kind = if m.is_document {
+            MediaKind::Document
+        } else {
+            MediaKind::Image
+        };
+        let media_type = js::string(b, &m.media_type).unwrap_or_default();
+        let data = js::raw_str(b, &m.data).unwrap_or_default();
+        add_media(&mut s.media, media::measure(no, kind, media_type, data));
+    });
+}
+
+fn add_media(m: &mut MediaSummary, block: MediaBlock) {
+    match block.kind {
+        MediaKind::Image => {
+            m.images += 1;
+            m.image_bytes += block.bytes;
+        }
+        MediaKind::Document => {
+            m.documents += 1;
+            m.document_bytes += block.bytes;
+        }
+    }
+    m.est_tokens += block.est_tokens;
+    let at = m.largest.partition_point(|x| x.bytes >= block.bytes);
+    if at < KEEP_EXAMPLES {
+        m.largest.insert(at, block);
+        m.largest.truncate(KEEP_EXAMPLES);
+    }
+}
+
+fn compaction_failure(s: &mut SessionScan, no: u64, text: String) {
+    if !api_error::is_compaction_failure(&text) {
+        return;
+    }
+    s.failed_compactions += 1;
+    s.last_error = Some(ErrorRecord {
+        line: no,
+        kind: api_error::classify(&text),
+        text: strip_command_tags(&text).to_owned(),
+        status: None,
+        api_error: None,
+        during_compaction: true,
+        resolved: false,
+    });
+}
+
+/// The text of a content value: the string itself, or the first `text` block of an array.
+fn first_text(b: &[u8], content: &Span) -> String {
+    if b[content.start] == b'"' {
+        return js::string(b, content).unwrap_or_default();
+    }
+    js::Items::of(b, content)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+        .find_map(|block| js::get(b, &block, "text").and_then(|t| js::string(b, &t)))
+        .unwrap_or_default()
+}
+
+/// The first line of a prompt, cut to a length that fits a listing.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 200;
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
+    }
+}
+
+/// `<local-command-stderr>text</local-command-stderr>` → `text`.
+fn strip_command_tags(text: &str) -> &str {
+    let t = text.trim();
+    match (t.find('>'), t.rfind("</")) {
+        (Some(open), Some(close)) if t.starts_with('<') && open < close => &t[open + 1..close],
+        _ => t,
+    }
+}
