@@ -123,6 +123,11 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
         )?;
         return Ok(EXIT_OK);
     }
+    writeln!(
+        out,
+        "{:<36}  {:>13}  {:>9}  {:>7}  {:<13}  FIRST PROMPT",
+        "SESSION", "MODIFIED", "SIZE", "CONTEXT", "STATE"
+    )?;
     for (file, scanned, live) in &rows {
         let (context, error, prompt) = match scanned {
             Ok(s) => (
@@ -142,16 +147,19 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
             ),
             Err(e) => ("?".into(), format!("unreadable: {e:#}"), String::new()),
         };
-        let live = if *live { "live" } else { "" };
+        let state = match (*live, error.is_empty()) {
+            (true, true) => "live".to_owned(),
+            (true, false) => format!("{error}, live"),
+            (false, _) => error,
+        };
         write!(
             out,
-            "{}  {:>13}  {:>9}  {:>6}  {:<8} {:<4}  {prompt}",
+            "{:<36}  {:>13}  {:>9}  {:>7}  {:<13}  {prompt}",
             file.id,
             report::ago(file.modified),
             report::human_bytes(file.bytes),
             context,
-            error,
-            live
+            state
         )?;
         if args.all_projects {
             write!(out, "  [{}]", folder_name(&file.path))?;

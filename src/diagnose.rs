@@ -165,12 +165,14 @@ mod tests {
     use crate::session::scan::{ContextEstimate, ContextSource, ErrorRecord};
 
     fn scan(tokens: Option<u64>, error: Option<ErrorKind>, media: u64) -> SessionScan {
-        let mut s = SessionScan::default();
-        s.context = tokens.map(|tokens| ContextEstimate {
-            tokens,
-            source: ContextSource::Usage,
-            line: 1,
-        });
+        let mut s = SessionScan {
+            context: tokens.map(|tokens| ContextEstimate {
+                tokens,
+                source: ContextSource::Usage,
+                line: 1,
+            }),
+            ..Default::default()
+        };
         s.last_error = error.map(|kind| ErrorRecord {
             line: 2,
             kind,

@@ -226,16 +226,21 @@ fn context_line(
         ),
         None => writeln!(out, "{} unknown (no reply recorded yet)", label("Context")),
     }?;
-    if scan.compactions > 0 || scan.failed_compactions > 0 {
-        writeln!(
+    let failed = match scan.failed_compactions {
+        0 => String::new(),
+        n => format!("; {n} failed"),
+    };
+    match scan.last_boundary_line {
+        Some(line) => writeln!(
             out,
-            "{} {} compaction(s), last at line {}; {} failed",
+            "{} {} time(s), last at line {line}{failed}",
             label("Compacted"),
-            scan.compactions,
-            scan.last_boundary_line
-                .map_or("-".into(), |l| l.to_string()),
-            scan.failed_compactions
-        )?;
+            scan.compactions
+        )?,
+        None if scan.failed_compactions > 0 => {
+            writeln!(out, "{} never{failed}", label("Compacted"))?
+        }
+        None => {}
     }
     Ok(())
 }
