@@ -143,7 +143,7 @@ fn version_notes(version: Option<Version>, symptom: Symptom) -> Vec<String> {
     if v < Version(2, 1, 172) {
         notes.push(format!("claude {v} retries this refusal ten times (3–6 minutes) before it gives up; it will not change the answer"));
     } else {
-        notes.push(format!("claude {v} tries to recover by compacting after this error; seeing it still means that did not work"));
+        notes.push(format!("interactive claude {v} tries to recover by compacting after this error (print mode does not); seeing it still means that did not work"));
     }
     if v >= Version(2, 1, 156) {
         notes.push(

@@ -253,14 +253,24 @@ fn media_line(
 ) -> io::Result<()> {
     let m = &scan.media;
     if m.images + m.documents == 0 {
-        return writeln!(out, "{} none since the last compaction", label("Images"));
+        let since = if scan.compactions > 0 {
+            " since the last compaction"
+        } else {
+            ""
+        };
+        return writeln!(out, "{} none{since}", label("Images"));
     }
     writeln!(
         out,
-        "{} {} image(s), {} document(s) since the last compaction · {} · about {} tokens",
+        "{} {} image(s), {} document(s){} · {} · about {} tokens",
         label("Images"),
         m.images,
         m.documents,
+        if scan.compactions > 0 {
+            " since the last compaction"
+        } else {
+            ""
+        },
         human_bytes(m.image_bytes + m.document_bytes),
         thousands(m.est_tokens)
     )?;

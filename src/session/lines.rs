@@ -6,6 +6,9 @@ use memchr::memchr_iter;
 
 /// Initial buffer size: large enough that read syscalls are cheap, small enough to stay in cache.
 const CHUNK: usize = 1 << 20;
+/// A buffer grown for long lines is kept up to this size (regrowing it for every multi-megabyte
+/// image line costs page faults); past it, it shrinks back after the line.
+const KEEP_UP_TO: usize = 32 << 20;
 
 /// One line as handed to the callback.
 pub struct Line<'a> {
@@ -55,8 +58,8 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
             buf.copy_within(start..filled, 0);
             filled -= start;
             offset += start as u64;
-            if buf.len() > CHUNK && filled < CHUNK / 2 {
-                // A long line has passed: give its memory back.
+            if buf.len() > KEEP_UP_TO && filled < CHUNK / 2 {
+                // A very long line has passed: give its memory back.
                 buf.truncate(CHUNK);
                 buf.shrink_to_fit();
             }

@@ -157,7 +157,7 @@ impl Scanner {
             s.blank_lines += 1;
             return;
         }
-        if std::str::from_utf8(line.bytes).is_err() {
+        if simdutf8::basic::from_utf8(line.bytes).is_err() {
             s.non_utf8_lines += 1;
             if s.non_utf8_examples.len() < KEEP_EXAMPLES {
                 s.non_utf8_examples.push(line.number);
@@ -317,6 +317,10 @@ fn user(s: &mut SessionScan, no: u64, b: &[u8], r: &Record, content: &Span) {
         if !text.is_empty() && !text.starts_with('<') {
             s.first_prompt = Some(shorten(&text));
         }
+    }
+    // Most content has no base64 source: a byte search is much cheaper than a second walk.
+    if memchr::memmem::find(&b[content.clone()], b"\"base64\"").is_none() {
+        return;
     }
     media_blocks(b, content, &mut |m| {
         let kind = if m.is_document {
