@@ -1,0 +1,208 @@
+//! The shared command-line contract: exit codes, refusals with hints, help, and claude lookup.
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
+
+use ccrescue_testbench::fixtures;
+use ccrescue_testbench::mock::MockApi;
+use ccrescue_testbench::sandbox::Sandbox;
+use common::{ccrescue, exe};
+
+#[test]
+fn help_documents_exit_codes_and_exits_0() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    for args in [
+        &["--help"][..],
+        &["diagnose", "--help"],
+        &["sessions", "--help"],
+    ] {
+        let out = ccrescue(&sb, &p, args).expect_code(0);
+        for want in [
+            "Exit codes:",
+            "130  interrupted",
+            "--config-dir",
+            "--session <ID|PATH>",
+        ] {
+            assert!(
+                out.stdout.contains(want),
+                "{args:?}: {want:?} missing\n{}",
+                out.stdout
+            );
+        }
+    }
+    let v = ccrescue(&sb, &p, &["--version"]).expect_code(0);
+    assert!(v.stdout.starts_with("ccrescue "), "{}", v.stdout);
+}
+
+#[test]
+fn usage_errors_and_refusals_exit_2_with_what_to_do() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    let h = fixtures::healthy(&mock, &sb, &p);
+
+    let bad_flag = ccrescue(&sb, &p, &["--frobnicate"]).expect_code(2);
+    assert!(
+        bad_flag
+            .stderr
+            .contains("unexpected argument '--frobnicate'"),
+        "{}",
+        bad_flag.stderr
+    );
+
+    let not_uuid = ccrescue(&sb, &p, &["--session", "yesterday"]).expect_code(2);
+    assert!(
+        not_uuid
+            .stderr
+            .contains("error: --session \"yesterday\" is neither a session id (a UUID) nor a path"),
+        "{}",
+        not_uuid.stderr
+    );
+    assert!(
+        not_uuid.stderr.contains("hint: sessions of this project"),
+        "{}",
+        not_uuid.stderr
+    );
+    assert!(
+        not_uuid.stderr.contains(&h.session.id),
+        "the hint lists the sessions: {}",
+        not_uuid.stderr
+    );
+
+    let unknown = ccrescue(
+        &sb,
+        &p,
+        &["--session", "12345678-1234-4234-8234-123456789abc"],
+    )
+    .expect_code(2);
+    assert!(
+        unknown
+            .stderr
+            .contains("no session with id 12345678-1234-4234-8234-123456789abc"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(unknown.stderr.contains(&h.session.id), "{}", unknown.stderr);
+
+    let escape = format!(
+        "{}/../../../../etc/passwd.jsonl",
+        h.session.file.parent().unwrap().display()
+    );
+    let out = ccrescue(&sb, &p, &["--session", &escape]).expect_code(2);
+    assert!(
+        out.stderr.contains("is not inside") && out.stderr.contains("projects"),
+        "{}",
+        out.stderr
+    );
+    let outside = sb.tmp().join("copy.jsonl");
+    std::fs::copy(&h.session.file, &outside).unwrap();
+    let out = ccrescue(&sb, &p, &["--session", outside.to_str().unwrap()]).expect_code(2);
+    assert!(
+        out.stderr
+            .contains("hint: ccrescue only works on claude's own session files"),
+        "{}",
+        out.stderr
+    );
+
+    let missing = ccrescue(&sb, &p, &["-C", "/nonexistent/project"]).expect_code(2);
+    assert!(
+        missing
+            .stderr
+            .contains("the project folder /nonexistent/project does not exist"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn a_missing_claude_is_a_finding_not_a_failure() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    fixtures::credits_error(&mock, &sb, &p);
+    let j = ccrescue(&sb, &p, &["--json", "--claude", "/nonexistent/claude"])
+        .expect_code(0)
+        .json();
+    assert_eq!(j["claude"]["path"], serde_json::Value::Null);
+    assert_eq!(j["claude"]["version"], serde_json::Value::Null);
+    assert!(
+        j["claude"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/claude (--claude) is not an executable file")
+    );
+    assert_eq!(
+        j["symptom"], "context_overflow",
+        "the session is still diagnosed"
+    );
+    let out = ccrescue(&sb, &p, &["--claude", "/nonexistent/claude"]).expect_code(0);
+    assert!(
+        out.stdout.contains("claude was not found"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_explicit_config_dir_wins_over_the_environment() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    let h = fixtures::healthy(&mock, &sb, &p);
+    let elsewhere = sb.tmp().join("other-config");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut cmd = sb.command(exe(), &p);
+    cmd.args(["--json"]).env("CLAUDE_CONFIG_DIR", &elsewhere);
+    let out = ccrescue_testbench::sandbox::run_with_timeout(cmd, Duration::from_secs(60));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["config_dir"], elsewhere.display().to_string());
+    assert_eq!(
+        j["session"],
+        serde_json::Value::Null,
+        "nothing in the other config dir"
+    );
+    let j = ccrescue(
+        &sb,
+        &p,
+        &["--json", "--config-dir", sb.config_dir().to_str().unwrap()],
+    )
+    .expect_code(0)
+    .json();
+    assert_eq!(j["session"]["id"], h.session.id);
+}
+
+#[test]
+fn interrupted_by_ctrl_c_ends_with_sigint_which_shells_report_as_130() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    fixtures::healthy(&mock, &sb, &p);
+    // A fake claude that hangs on `--version`: the real one cannot be made to hang, and ccrescue
+    // must be busy when the signal comes.
+    let slow = sb.tmp().join("slow-claude");
+    std::fs::write(&slow, "#!/bin/sh\nexec sleep 5\n").unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = sb
+        .command(exe(), &p)
+        .arg("--claude")
+        .arg(&slow)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ccrescue finished before the signal"
+    );
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    // Ended by SIGINT (not a clean exit, nothing swallowed): a shell's $? shows 128 + 2 = 130.
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+}

@@ -1,0 +1,83 @@
+//! Helpers shared by ccrescue's integration tests: run the built binary in a sandbox and read
+//! what it printed, and snapshot a folder tree to prove nothing was written.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use ccrescue_testbench::sandbox::{Sandbox, describe};
+use serde_json::Value;
+
+/// The ccrescue binary under test.
+pub fn exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ccrescue"))
+}
+
+/// One finished ccrescue run.
+pub struct Ran {
+    pub output: Output,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn code(&self) -> i32 {
+        self.output
+            .status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal\n{}", describe(&self.output)))
+    }
+
+    /// Panics with everything printed unless the exit code is `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.output.status.code(),
+            Some(code),
+            "unexpected exit code\n{}",
+            describe(&self.output)
+        );
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", describe(&self.output)))
+    }
+}
+
+/// Runs ccrescue in `project` with the sandbox's environment (so it finds the sandbox's claude
+/// on PATH and `~/.claude` in the sandbox's HOME).
+pub fn ccrescue(sb: &Sandbox, project: &Path, args: &[&str]) -> Ran {
+    let output = sb.ccrescue(&exe(), project, args);
+    Ran {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+    }
+}
+
+/// Every file under `dir` with its length, mode and content hash, to compare before and after.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, u64)> {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                stack.push(p);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&p).unwrap_or_default().hash(&mut h);
+                out.insert(p, (meta.len(), meta.permissions().mode(), h.finish()));
+            }
+        }
+    }
+    out
+}
