@@ -1,6 +1,6 @@
 //! The claude binary: where it is, which version it is, which flags it has, and the environment
 //! every claude child process gets (never through a shell).
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -72,6 +72,49 @@ pub fn locate(flag: Option<&Path>, env_value: Option<&OsStr>) -> Result<PathBuf,
             "{} ({from}) is not an executable file",
             given.display()
         )),
+    }
+}
+
+/// The flags ccrescue's steps rely on, reported as capabilities of the installed claude.
+pub const KNOWN_FLAGS: [&str; 7] = [
+    "--resume",
+    "--continue",
+    "--model",
+    "--output-format",
+    "--fork-session",
+    "--session-id",
+    "--autocompact",
+];
+
+/// What ccrescue found out about the claude binary.
+pub struct ClaudeInfo {
+    /// The binary, or where ccrescue looked.
+    pub path: Result<PathBuf, String>,
+    /// `--version`, or why it could not be read.
+    pub version: Result<Version, String>,
+    /// Which of [`KNOWN_FLAGS`] `--help` lists; only when asked for (it takes ~150 ms).
+    pub capabilities: Option<BTreeMap<&'static str, bool>>,
+}
+
+/// Finds the version (and, with `with_flags`, the capabilities) of the located claude.
+pub fn inspect(env: &ClaudeEnv, path: Result<PathBuf, String>, with_flags: bool) -> ClaudeInfo {
+    let version = match &path {
+        Ok(p) => version(env, p).map_err(|e| format!("{e:#}")),
+        Err(why) => Err(why.clone()),
+    };
+    let capabilities = match (&path, with_flags) {
+        (Ok(p), true) => flags(env, p).ok().map(|have| {
+            KNOWN_FLAGS
+                .iter()
+                .map(|f| (*f, have.contains(*f)))
+                .collect()
+        }),
+        _ => None,
+    };
+    ClaudeInfo {
+        path,
+        version,
+        capabilities,
     }
 }
 

@@ -22,11 +22,12 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
 
 fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
     let chosen = select::choose(ctx)?;
-    let version = ctx
-        .claude
-        .as_ref()
-        .ok()
-        .and_then(|path| claude::version(&ctx.claude_env, path).ok());
+    let info = claude::inspect(
+        &ctx.claude_env,
+        ctx.claude.clone(),
+        ctx.args.json || ctx.args.verbose,
+    );
+    let version = info.version.as_ref().ok().copied();
     let files = settings::settings_files(&ctx.root, &ctx.project);
     let findings = settings::find(&files, &ctx.model_env);
     let live = chosen
@@ -47,22 +48,24 @@ fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
             Some(c) => json::session(&c.file, &c.scan, live.as_ref(), c.why.as_deref()),
             None => serde_json::Value::Null,
         };
-        let doc = json::diagnose(
-            &ctx.claude,
-            version,
-            &ctx.root,
-            &ctx.project,
-            session,
-            &findings,
-            &d,
-        );
+        let doc = json::diagnose(&info, &ctx.root, &ctx.project, session, &findings, &d);
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        let claude_line = match (&ctx.claude, version) {
-            (Ok(path), Some(v)) => format!("{v} at {}", path.display()),
-            (Ok(path), None) => format!("{} (its --version did not answer)", path.display()),
+        let mut claude_line = match (&info.path, &info.version) {
+            (Ok(path), Ok(v)) => format!("{v} at {}", path.display()),
+            (Ok(_), Err(why)) => format!("{why} (advice not tailored to a version)"),
             (Err(why), _) => why.clone(),
         };
+        if let Some(caps) = &info.capabilities {
+            let missing: Vec<&str> = caps
+                .iter()
+                .filter(|(_, has)| !**has)
+                .map(|(f, _)| *f)
+                .collect();
+            if !missing.is_empty() {
+                claude_line.push_str(&format!(" (without {})", missing.join(", ")));
+            }
+        }
         let view = DiagnoseView {
             file: chosen.as_ref().map(|c| &c.file),
             scan: chosen.as_ref().map(|c| &c.scan),

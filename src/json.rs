@@ -3,10 +3,9 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::claude::Version;
+use crate::claude::ClaudeInfo;
 use crate::diagnose::Diagnosis;
 use crate::live::LiveClaude;
 use crate::paths::SessionFile;
@@ -74,31 +73,26 @@ pub fn session(
     })
 }
 
-#[derive(Serialize)]
-struct ClaudeJson<'a> {
-    path: Option<&'a Path>,
-    version: Option<String>,
-    problem: Option<&'a str>,
+fn claude_json(c: &ClaudeInfo) -> Value {
+    json!({
+        "path": c.path.as_ref().ok(),
+        "version": c.version.as_ref().ok().map(|v| v.to_string()),
+        "problem": c.version.as_ref().err(),
+        "capabilities": c.capabilities,
+    })
 }
 
 /// The whole `diagnose --json` document.
-#[allow(clippy::too_many_arguments)]
 pub fn diagnose(
-    claude: &Result<std::path::PathBuf, String>,
-    version: Option<Version>,
+    claude: &ClaudeInfo,
     config_dir: &Path,
     project: &Path,
     session: Value,
     settings: &SettingsFindings,
     d: &Diagnosis,
 ) -> Value {
-    let claude = ClaudeJson {
-        path: claude.as_ref().ok().map(|p| p.as_path()),
-        version: version.map(|v| v.to_string()),
-        problem: claude.as_ref().err().map(String::as_str),
-    };
     json!({
-        "claude": claude,
+        "claude": claude_json(claude),
         "config_dir": config_dir,
         "project": project,
         "session": session,

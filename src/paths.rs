@@ -66,20 +66,24 @@ fn base36(mut n: u64) -> String {
 }
 
 /// The folder holding a project's sessions. `dir_name_override` is
-/// `CLAUDE_CODE_PROJECT_DIR_NAME`, which claude honours only with an explicit config dir.
+/// `CLAUDE_CODE_PROJECT_DIR_NAME`, which claude honours only with an explicit config dir and only
+/// from 2.1.234: when its folder does not exist but the slug's does, the slug's is the one in use.
 pub fn project_sessions_dir(
     root: &Path,
     project: &Path,
     dir_name_override: Option<&OsStr>,
 ) -> Result<PathBuf> {
-    if let Some(name) = dir_name_override.filter(|n| !n.is_empty()) {
-        return Ok(root.join("projects").join(name));
-    }
     let real = fs::canonicalize(project)
         .with_context(|| format!("cannot open the project folder {}", project.display()))?;
-    Ok(root
+    let by_slug = root
         .join("projects")
-        .join(project_slug(&real.to_string_lossy())))
+        .join(project_slug(&real.to_string_lossy()));
+    match dir_name_override.filter(|n| !n.is_empty()) {
+        Some(name) if root.join("projects").join(name).is_dir() || !by_slug.is_dir() => {
+            Ok(root.join("projects").join(name))
+        }
+        _ => Ok(by_slug),
+    }
 }
 
 /// True for a canonical UUID (`8-4-4-4-12` hex digits), the form of claude's session ids.

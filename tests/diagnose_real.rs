@@ -306,3 +306,79 @@ fn sessions_of_every_project() {
         .json();
     assert_eq!(j["session"]["path"], hb.session.file.display().to_string());
 }
+
+#[test]
+fn claude_code_project_dir_name_is_followed_where_claude_follows_it() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("renamed");
+    let config = sb.tmp().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let mut cmd = sb.claude_command(&project, &["-p", "hello", "--output-format", "json"]);
+    cmd.env("CLAUDE_CONFIG_DIR", &config)
+        .env("CLAUDE_CODE_PROJECT_DIR_NAME", "my-own-name");
+    let out =
+        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "{}",
+        ccrescue_testbench::sandbox::describe(&out)
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 2.1.234 added the variable; older versions use the slug of the path.
+    let folder = if version_at_least("2.1.234") {
+        "my-own-name".to_owned()
+    } else {
+        ccrescue_testbench::sandbox::slug(&project)
+    };
+    let file = config
+        .join("projects")
+        .join(folder)
+        .join(format!("{id}.jsonl"));
+    assert!(
+        file.is_file(),
+        "claude wrote its session elsewhere than {}",
+        file.display()
+    );
+
+    let mut cmd = sb.command(common::exe(), &project);
+    cmd.arg("--json")
+        .env("CLAUDE_CONFIG_DIR", &config)
+        .env("CLAUDE_CODE_PROJECT_DIR_NAME", "my-own-name");
+    let out =
+        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(60));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["session"]["path"], file.display().to_string());
+    // Without CLAUDE_CONFIG_DIR, claude ignores the variable, and so does ccrescue.
+    let mut cmd = sb.command(common::exe(), &project);
+    cmd.arg("--json")
+        .env("CLAUDE_CODE_PROJECT_DIR_NAME", "my-own-name");
+    let out =
+        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(60));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["session"], serde_json::Value::Null, "{j}");
+}
+
+#[test]
+fn capabilities_of_the_installed_claude_are_read_from_its_help() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("caps");
+    let j = ccrescue(&sb, &p, &["--json"]).expect_code(0).json();
+    let caps = &j["claude"]["capabilities"];
+    for always in [
+        "--resume",
+        "--continue",
+        "--model",
+        "--output-format",
+        "--fork-session",
+        "--session-id",
+    ] {
+        assert_eq!(caps[always], true, "{always}: {caps}");
+    }
+    // --autocompact arrived in 2.1.328 (reference §4b).
+    assert_eq!(caps["--autocompact"], version_at_least("2.1.328"), "{caps}");
+}
