@@ -9,7 +9,7 @@ use crate::context::Ctx;
 use crate::diagnose::{self, Facts};
 use crate::error::EXIT_OK;
 use crate::report::{self, DiagnoseView};
-use crate::{claude, json, live, paths, select, session, settings};
+use crate::{claude, format, json, live, paths, select, session, settings};
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
     let ctx = Ctx::new(cli.global)?;
@@ -145,7 +145,7 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
                 },
                 s.first_prompt
                     .as_deref()
-                    .map(|p| report::cut(p, 40))
+                    .map(|p| format::cut(p, 40))
                     .unwrap_or_default(),
             ),
             Err(e) => ("?".into(), format!("unreadable: {e:#}"), String::new()),
@@ -159,8 +159,8 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
             out,
             "{:<36}  {:>13}  {:>9}  {:>7}  {:<13}  {prompt}",
             file.id,
-            report::ago(file.modified),
-            report::human_bytes(file.bytes),
+            format::ago(file.modified),
+            format::human_bytes(file.bytes),
             context,
             state
         )?;

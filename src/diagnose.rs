@@ -3,9 +3,9 @@
 use serde::Serialize;
 
 use crate::claude::Version;
+use crate::format::thousands;
 use crate::ladder::{self, LadderInput, Step};
 use crate::live::LiveClaude;
-use crate::report::thousands;
 use crate::session::SessionScan;
 use crate::settings::SettingsFindings;
 

@@ -121,7 +121,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
         format!(
             "{} image(s), about {} tokens",
             i.images,
-            crate::report::thousands(i.media_tokens)
+            crate::format::thousands(i.media_tokens)
         )
     } else {
         "images and large tool outputs".to_owned()

@@ -14,6 +14,7 @@ mod commands;
 pub mod context;
 pub mod diagnose;
 pub mod error;
+pub mod format;
 mod json;
 pub mod ladder;
 pub mod live;

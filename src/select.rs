@@ -52,7 +52,7 @@ pub fn choose(ctx: &Ctx) -> Result<Option<Chosen>> {
                      Pass --session {} to look at the newest instead.",
                     newest.id,
                     other.id,
-                    crate::report::ago(other.modified),
+                    crate::format::ago(other.modified),
                     newest.id
                 );
                 return Ok(Some(Chosen {
@@ -125,7 +125,7 @@ fn listing(ctx: &Ctx) -> String {
         Ok(list) if !list.is_empty() => {
             let mut s = format!("sessions of this project ({}):", ctx.sessions_dir.display());
             for f in list.iter().take(10) {
-                s.push_str(&format!("\n  {}  {}", f.id, crate::report::ago(f.modified)));
+                s.push_str(&format!("\n  {}  {}", f.id, crate::format::ago(f.modified)));
             }
             if list.len() > 10 {
                 s.push_str(&format!(

@@ -6,6 +6,7 @@ pub mod lines;
 pub mod media;
 pub mod record;
 pub mod scan;
+mod string_end;
 
 #[cfg(test)]
 mod scan_tests;
