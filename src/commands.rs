@@ -34,6 +34,11 @@ fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
         .as_ref()
         .and_then(|c| live::find_live(&ctx.root, &c.file.id));
     let claude_name = ctx.claude_display();
+    let config_dir = ctx
+        .claude_env
+        .config_dir
+        .as_ref()
+        .map(|d| d.to_string_lossy().into_owned());
     let d = diagnose::diagnose(&Facts {
         scan: chosen.as_ref().map(|c| &c.scan),
         session_id: chosen.as_ref().map(|c| c.file.id.as_str()),
@@ -41,6 +46,7 @@ fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
         version,
         settings: &findings,
         claude: &claude_name,
+        config_dir: config_dir.as_deref(),
     });
     let mut out = io::stdout().lock();
     if ctx.args.json {
@@ -128,7 +134,7 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
     }
     writeln!(
         out,
-        "{:<36}  {:>13}  {:>9}  {:>7}  {:<13}  FIRST PROMPT",
+        "{:<36}  {:>13}  {:>9}  {:>7}  {:<14}  FIRST PROMPT",
         "SESSION", "MODIFIED", "SIZE", "CONTEXT", "STATE"
     )?;
     for (file, scanned, live) in &rows {
@@ -136,12 +142,10 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
             Ok(s) => (
                 s.context
                     .map_or("-".into(), |c| format!("{}K", c.tokens / 1000)),
-                match s.last_error.as_ref() {
-                    Some(e) if !e.resolved && e.kind == session::ErrorKind::LongContext => {
-                        "1M error".to_owned()
-                    }
-                    Some(e) if !e.resolved => "error".to_owned(),
-                    _ => String::new(),
+                match s.open_error() {
+                    _ if s.blocked_by_long_context() => "1M error".to_owned(),
+                    Some(_) => "error".to_owned(),
+                    None => String::new(),
                 },
                 s.first_prompt
                     .as_deref()
@@ -157,7 +161,7 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
         };
         write!(
             out,
-            "{:<36}  {:>13}  {:>9}  {:>7}  {:<13}  {prompt}",
+            "{:<36}  {:>13}  {:>9}  {:>7}  {:<14}  {prompt}",
             file.id,
             format::ago(file.modified),
             format::human_bytes(file.bytes),

@@ -47,6 +47,8 @@ pub struct Facts<'a> {
     pub settings: &'a SettingsFindings,
     /// How to name claude in commands.
     pub claude: &'a str,
+    /// `--config-dir`, passed on to claude in every command.
+    pub config_dir: Option<&'a str>,
 }
 
 pub fn diagnose(f: &Facts) -> Diagnosis {
@@ -62,6 +64,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         ));
     }
     let input = LadderInput {
+        config_dir: f.config_dir,
         claude: f.claude,
         session_id: f.session_id.unwrap_or("<session id>"),
         cwd: f.scan.and_then(|s| s.cwd.as_deref()),
@@ -134,7 +137,7 @@ fn symptom(scan: &SessionScan, evidence: &mut Vec<String>) -> Symptom {
 
 fn version_notes(version: Option<Version>, symptom: Symptom) -> Vec<String> {
     let Some(v) = version else {
-        return vec!["claude was not found, so the advice is not tailored to a version".into()];
+        return vec!["claude's version is unknown (not found, or --version failed), so the advice is not tailored to a version".into()];
     };
     let mut notes = vec![];
     if symptom == Symptom::None {
@@ -143,7 +146,7 @@ fn version_notes(version: Option<Version>, symptom: Symptom) -> Vec<String> {
     if v < Version(2, 1, 172) {
         notes.push(format!("claude {v} retries this refusal ten times (3–6 minutes) before it gives up; it will not change the answer"));
     } else {
-        notes.push(format!("interactive claude {v} tries to recover by compacting after this error (print mode does not); seeing it still means that did not work"));
+        notes.push(format!("claude {v} may try to recover by compacting after this error; seeing it still means that did not work"));
     }
     if v >= Version(2, 1, 156) {
         notes.push(
@@ -182,6 +185,10 @@ mod tests {
             during_compaction: false,
             resolved: false,
         });
+        s.last_long_context_error = s
+            .last_error
+            .clone()
+            .filter(|e| e.kind == ErrorKind::LongContext);
         s.media.est_tokens = media;
         s
     }
@@ -195,6 +202,7 @@ mod tests {
             version: Some(Version(2, 1, 328)),
             settings: &settings,
             claude: "claude",
+            config_dir: None,
         })
         .symptom
     }

@@ -41,7 +41,7 @@ pub fn session(
 ) -> Value {
     json!({
         "id": file.id,
-        "path": file.path,
+        "path": file.path.to_string_lossy(),
         "bytes": scan.bytes,
         "modified": rfc3339(file.modified),
         "records": scan.records,
@@ -54,6 +54,8 @@ pub fn session(
         "media_tokens": scan.media.est_tokens,
         "largest_media": scan.media.largest,
         "last_error": error_json(&scan.last_error),
+        "long_context_error": error_json(&scan.last_long_context_error),
+        "blocked": scan.blocked_by_long_context(),
         "compactions": scan.compactions,
         "last_boundary_line": scan.last_boundary_line,
         "failed_compactions": scan.failed_compactions,
@@ -75,7 +77,7 @@ pub fn session(
 
 fn claude_json(c: &ClaudeInfo) -> Value {
     json!({
-        "path": c.path.as_ref().ok(),
+        "path": c.path.as_ref().ok().map(|p| p.to_string_lossy()),
         "version": c.version.as_ref().ok().map(|v| v.to_string()),
         "problem": c.version.as_ref().err(),
         "capabilities": c.capabilities,
@@ -93,8 +95,8 @@ pub fn diagnose(
 ) -> Value {
     json!({
         "claude": claude_json(claude),
-        "config_dir": config_dir,
-        "project": project,
+        "config_dir": config_dir.to_string_lossy(),
+        "project": project.to_string_lossy(),
         "session": session,
         "pins": settings.pins,
         "knobs": settings.knobs,
@@ -116,12 +118,13 @@ pub fn session_entry(
 ) -> Value {
     json!({
         "id": file.id,
-        "path": file.path,
+        "path": file.path.to_string_lossy(),
         "project": project,
         "modified": rfc3339(file.modified),
         "bytes": file.bytes,
         "context_tokens": scan.and_then(|s| s.context.map(|c| c.tokens)),
         "last_error": scan.map_or(Value::Null, |s| error_json(&s.last_error)),
+        "blocked": scan.is_some_and(SessionScan::blocked_by_long_context),
         "live": live,
         "first_prompt": scan.and_then(|s| s.first_prompt.clone()),
         "problem": problem,

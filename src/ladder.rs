@@ -38,36 +38,63 @@ impl Step {
         }
     }
 
-    fn runs(step: &'static str, command: Vec<String>, cwd: Option<&str>, why: String) -> Step {
+    /// A step that runs `claude ARGS` in the session's folder, with the config dir passed on.
+    fn runs(step: &'static str, i: &LadderInput, args: &[&str], why: String) -> Step {
+        let mut env = BTreeMap::new();
+        if let Some(dir) = i.config_dir {
+            env.insert("CLAUDE_CONFIG_DIR".to_owned(), dir.to_owned());
+        }
+        let command = std::iter::once(i.claude)
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect();
         Step {
             step,
             command: Some(command),
-            env: BTreeMap::new(),
-            cwd: cwd.map(str::to_owned),
+            env,
+            cwd: i.cwd.map(str::to_owned),
             why,
         }
     }
 
-    /// The command as a person would type it (`VAR=1 claude …`), if the step has one.
+    /// The command as a person would type it, in the step's folder: `cd DIR && VAR=1 claude …`
+    /// (PowerShell syntax on Windows).
     pub fn shell_line(&self) -> Option<String> {
         let argv = self.command.as_ref()?;
-        let env = self.env.iter().map(|(k, v)| format!("{k}={}", quote(v)));
-        Some(
-            env.chain(argv.iter().map(|a| quote(a)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
+        let mut parts: Vec<String> = vec![];
+        if let Some(cwd) = &self.cwd {
+            parts.push(format!("cd {}", quote(cwd)));
+        }
+        let env = self.env.iter().map(|(k, v)| {
+            if cfg!(windows) {
+                format!("$env:{k}={}", quote(v))
+            } else {
+                format!("{k}={}", quote(v))
+            }
+        });
+        let command = argv.iter().map(|a| quote(a));
+        if cfg!(windows) {
+            parts.extend(env);
+            parts.push(command.collect::<Vec<_>>().join(" "));
+            Some(parts.join("; "))
+        } else {
+            parts.push(env.chain(command).collect::<Vec<_>>().join(" "));
+            Some(parts.join(" && "))
+        }
     }
 }
 
-/// Quotes an argument for display when a shell would split or expand it.
-fn quote(arg: &str) -> String {
+/// Quotes an argument for display when a shell would split or expand it (single quotes, which
+/// POSIX shells and PowerShell both take; only the escaping of a quote inside differs).
+pub fn quote(arg: &str) -> String {
     let plain = !arg.is_empty()
         && arg
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b));
     if plain {
         arg.to_owned()
+    } else if cfg!(windows) {
+        format!("'{}'", arg.replace('\'', "''"))
     } else {
         format!("'{}'", arg.replace('\'', r"'\''"))
     }
@@ -79,6 +106,8 @@ pub struct LadderInput<'a> {
     pub claude: &'a str,
     pub session_id: &'a str,
     pub cwd: Option<&'a str>,
+    /// `--config-dir`, which every claude command must get as `CLAUDE_CONFIG_DIR`.
+    pub config_dir: Option<&'a str>,
     pub live_pid: Option<u32>,
     pub images: u64,
     pub media_tokens: u64,
@@ -97,18 +126,15 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     }
     let mut compact = Step::runs(
         "compact",
-        argv(
-            i.claude,
-            &[
-                "-p",
-                "/compact",
-                "--resume",
-                i.session_id,
-                "--model",
-                COMPACT_MODEL,
-            ],
-        ),
-        i.cwd,
+        i,
+        &[
+            "-p",
+            "/compact",
+            "--resume",
+            i.session_id,
+            "--model",
+            COMPACT_MODEL,
+        ],
         format!(
             "summarise the conversation with {COMPACT_MODEL}, a 200K-context model that is not gated; the session keeps its id"
         ),
@@ -132,11 +158,8 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     ));
     steps.push(Step::runs(
         "return",
-        argv(
-            i.claude,
-            &["--resume", i.session_id, "--model", RETURN_MODEL],
-        ),
-        i.cwd,
+        i,
+        &["--resume", i.session_id, "--model", RETURN_MODEL],
         format!("carry on in {RETURN_MODEL}, a standard-context model"),
     ));
     steps.push(Step::says(
@@ -157,11 +180,8 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     }
     steps.push(Step::runs(
         "standard_model",
-        argv(
-            i.claude,
-            &["--resume", i.session_id, "--model", RETURN_MODEL],
-        ),
-        i.cwd,
+        i,
+        &["--resume", i.session_id, "--model", RETURN_MODEL],
         format!(
             "ask for {RETURN_MODEL} explicitly: a 200K-context model the gate does not apply to"
         ),
@@ -173,13 +193,6 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     steps
 }
 
-fn argv(claude: &str, args: &[&str]) -> Vec<String> {
-    std::iter::once(claude)
-        .chain(args.iter().copied())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +202,7 @@ mod tests {
             claude: "claude",
             session_id: "55fc",
             cwd: Some("/p q"),
+            config_dir: None,
             live_pid: None,
             images: 3,
             media_tokens: 6000,
@@ -203,13 +217,23 @@ mod tests {
         assert_eq!(names, ["compact", "trim", "return", "clear"]);
         assert_eq!(
             steps[0].shell_line().unwrap(),
-            "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+            "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
         );
         assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
         assert!(steps[1].why.contains("3 image(s), about 6,000 tokens"));
         assert_eq!(
             steps[2].shell_line().unwrap(),
-            "claude --resume 55fc --model claude-sonnet-4-6"
+            "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6"
+        );
+        let elsewhere = overflow(&LadderInput {
+            config_dir: Some("/cfg"),
+            cwd: None,
+            ..input()
+        });
+        assert_eq!(
+            elsewhere[2].shell_line().unwrap(),
+            "CLAUDE_CONFIG_DIR=/cfg claude --resume 55fc --model claude-sonnet-4-6",
+            "claude must look in the same config root as ccrescue did"
         );
         let live = overflow(&LadderInput {
             live_pid: Some(42),

@@ -42,9 +42,17 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),
         Err(e) => {
             let mut err = io::stderr().lock();
-            let _ = writeln!(err, "{} {e:#}", console::style("error:").red().bold());
+            let _ = writeln!(
+                err,
+                "{} {e:#}",
+                console::style("error:").for_stderr().red().bold()
+            );
             if let Some(hint) = error::hint(&e) {
-                let _ = writeln!(err, "{} {hint}", console::style("hint:").cyan().bold());
+                let _ = writeln!(
+                    err,
+                    "{} {hint}",
+                    console::style("hint:").for_stderr().cyan().bold()
+                );
             }
             ExitCode::from(error::exit_code(&e))
         }

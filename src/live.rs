@@ -65,8 +65,8 @@ fn is_same_claude(e: &RegistryEntry) -> bool {
     if let (Some(recorded), Some(actual)) = (as_text(&e.proc_start), linux_start_ticks(e.pid)) {
         return recorded == actual;
     }
-    // Elsewhere (macOS, Windows, or an entry without procStart): the process must exist, look like
-    // claude, and have started before the entry was written.
+    // Elsewhere (macOS, Windows, or an entry without procStart), through sysinfo: the process
+    // must exist and have started before the entry was written.
     let Ok(mut sys) = System::new() else {
         return false;
     };
@@ -79,14 +79,18 @@ fn is_same_claude(e: &RegistryEntry) -> bool {
     let Some(process) = sys.process(pid) else {
         return false;
     };
-    let names = [Some(process.name()), process.exe().map(|p| p.as_os_str())];
-    let looks_like_claude = names
-        .iter()
-        .flatten()
-        .any(|n| n.to_string_lossy().to_lowercase().contains("claude"));
-    let started_ms = as_text(&e.started_at).and_then(|s| s.parse::<u64>().ok());
-    let started_in_time = started_ms.is_none_or(|ms| process.start_time() <= ms / 1000 + 2);
-    looks_like_claude && started_in_time
+    // A pid reused by another program started after claude wrote its entry; without a start time
+    // in the entry, the process must at least look like claude (a node-run claude is `node`).
+    match as_text(&e.started_at).and_then(|s| s.parse::<u64>().ok()) {
+        Some(ms) => process.start_time() <= ms / 1000 + 1,
+        None => [Some(process.name()), process.exe().map(|p| p.as_os_str())]
+            .iter()
+            .flatten()
+            .any(|n| {
+                let n = n.to_string_lossy().to_lowercase();
+                n.contains("claude") || n.contains("node")
+            }),
+    }
 }
 
 /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks since boot), on Linux.
@@ -145,6 +149,37 @@ mod tests {
             assert_eq!(find_live(dir, "s3").map(|l| l.pid), Some(me));
             assert_eq!(find_live(dir, "other"), None);
         }
+    }
+
+    #[test]
+    fn without_proc_start_the_start_time_decides() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let me = std::process::id();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        write_entry(
+            dir,
+            me,
+            &format!(r#"{{"pid":{me},"sessionId":"a","startedAt":{now_ms}}}"#),
+        );
+        assert_eq!(
+            find_live(dir, "a").map(|l| l.pid),
+            Some(me),
+            "alive, started before the entry"
+        );
+        write_entry(
+            dir,
+            me,
+            &format!(r#"{{"pid":{me},"sessionId":"b","startedAt":1000}}"#),
+        );
+        assert_eq!(
+            find_live(dir, "b"),
+            None,
+            "started after the entry was written: a reused pid"
+        );
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub fn project_sessions_dir(
     project: &Path,
     dir_name_override: Option<&OsStr>,
 ) -> Result<PathBuf> {
-    let real = fs::canonicalize(project)
+    // dunce: on Windows, std's canonical form starts with `\\?\`, which claude's slug lacks.
+    let real = dunce::canonicalize(project)
         .with_context(|| format!("cannot open the project folder {}", project.display()))?;
     let by_slug = root
         .join("projects")

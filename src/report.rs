@@ -32,38 +32,30 @@ pub fn print_diagnosis(
     if !quiet {
         body(out, v, verbose)?;
     }
-    let next = v.diagnosis.plan.iter().find(|s| s.command.is_some());
+    let plan = &v.diagnosis.plan;
+    let next = plan.iter().find(|s| s.command.is_some());
     match (v.diagnosis.symptom, next) {
-        (Symptom::None, _) if v.file.is_none() => {
-            writeln!(out, "Nothing to rescue: this project has no session yet.")
-        }
+        (Symptom::None, _) if v.file.is_none() => writeln!(
+            out,
+            "Nothing to rescue: this project has no session yet. If claude ran in another folder, \
+             pass -C DIR, or see them all with `ccrescue sessions --all-projects`."
+        ),
         (Symptom::None, _) => writeln!(out, "Nothing to rescue: this session is not blocked."),
         (_, Some(step)) => {
-            let mut line = step.shell_line().unwrap_or_default();
-            if let Some(cwd) = &step.cwd {
-                line = format!("cd {} && {line}", shell_quote(cwd));
+            let line = step.shell_line().unwrap_or_default();
+            // A running claude first: two writers on one session file is how sessions get lost.
+            if let Some(quit) = plan.first().filter(|s| s.step == "quit_claude") {
+                writeln!(out, "{} {}", style("Next:").bold(), quit.why)?;
+                writeln!(out, "{} {line}", style("Then:").bold())
+            } else {
+                writeln!(out, "{} {line}", style("Next:").bold())
             }
-            writeln!(out, "{} {}", style("Next:").bold(), line)
         }
         (_, None) => writeln!(
             out,
             "Next: {}",
-            v.diagnosis
-                .plan
-                .first()
-                .map(|s| s.why.as_str())
-                .unwrap_or("")
+            plan.first().map(|s| s.why.as_str()).unwrap_or("")
         ),
-    }
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
-    {
-        s.into()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
@@ -242,17 +234,25 @@ fn error_line(
     scan: &SessionScan,
     label: &dyn Fn(&str) -> String,
 ) -> io::Result<()> {
-    let Some(e) = &scan.last_error else {
+    let Some(last) = &scan.last_error else {
         return writeln!(out, "{} none recorded", label("Error"));
     };
-    let status = e.status.map(|s| format!(" ({s})")).unwrap_or_default();
-    let text = format!("line {}: {}{status}", e.line, cut(&e.text, 110));
-    let text = match (e.resolved, e.kind) {
-        (true, _) => format!("{text} — the session moved on since"),
-        (false, ErrorKind::LongContext) => style(text).red().to_string(),
-        (false, ErrorKind::Other) => style(text).yellow().to_string(),
-    };
-    writeln!(out, "{} {text}", label("Error"))
+    // The 1M error first when a later error of another kind followed it.
+    let earlier = scan
+        .last_long_context_error
+        .as_ref()
+        .filter(|e| !e.resolved && e.line != last.line);
+    for e in earlier.into_iter().chain([last]) {
+        let status = e.status.map(|s| format!(" ({s})")).unwrap_or_default();
+        let text = format!("line {}: {}{status}", e.line, cut(&e.text, 110));
+        let text = match (e.resolved, e.kind) {
+            (true, _) => format!("{text} — the session moved on since"),
+            (false, ErrorKind::LongContext) => style(text).red().to_string(),
+            (false, ErrorKind::Other) => style(text).yellow().to_string(),
+        };
+        writeln!(out, "{} {text}", label("Error"))?;
+    }
+    Ok(())
 }
 
 fn problems_line(

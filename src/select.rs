@@ -1,6 +1,6 @@
 //! Which session to work on: `--session` (id or path, checked), else the newest of the project —
 //! unless a newer session without the error hides a stuck one from the last 24 hours.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
@@ -37,8 +37,7 @@ pub fn choose(ctx: &Ctx) -> Result<Option<Chosen>> {
     };
     let newest_scan = scan(&newest.path)?;
     if !newest_scan.blocked_by_long_context() {
-        let since = newest
-            .modified
+        let since = SystemTime::now()
             .checked_sub(STUCK_LOOKBACK)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         for other in sessions.iter().skip(1).take_while(|s| s.modified >= since) {
@@ -136,12 +135,9 @@ fn listing(ctx: &Ctx) -> String {
             s
         }
         _ => format!(
-            "this project has no sessions in {}",
-            display_dir(&ctx.sessions_dir)
+            "this project has no sessions in {}; if claude ran in another folder, pass -C DIR \
+             (`ccrescue sessions --all-projects` lists them all)",
+            ctx.sessions_dir.display()
         ),
     }
-}
-
-fn display_dir(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -23,9 +23,9 @@ pub const KNOB_VARS: [&str; 2] = [
     "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
 ];
 
-/// A setting that asks for the 1M window.
+/// One model-related setting found in a settings file or the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pin {
+pub struct Setting {
     /// The settings file, or `env` for a process variable.
     pub file: String,
     /// `model`, `env.NAME`, or the variable's name.
@@ -33,13 +33,10 @@ pub struct Pin {
     pub value: String,
 }
 
+/// A setting that asks for the 1M window.
+pub type Pin = Setting;
 /// A standard-context switch that is set somewhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Knob {
-    pub file: String,
-    pub key: String,
-    pub value: String,
-}
+pub type Knob = Setting;
 
 /// A settings file ccrescue could not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

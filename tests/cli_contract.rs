@@ -140,7 +140,7 @@ fn a_missing_claude_is_a_finding_not_a_failure() {
     );
     let out = ccrescue(&sb, &p, &["--claude", "/nonexistent/claude"]).expect_code(0);
     assert!(
-        out.stdout.contains("claude was not found"),
+        out.stdout.contains("claude's version is unknown"),
         "{}",
         out.stdout
     );
@@ -205,4 +205,29 @@ fn interrupted_by_ctrl_c_ends_with_sigint_which_shells_report_as_130() {
     let status = child.wait().unwrap();
     // Ended by SIGINT (not a clean exit, nothing swallowed): a shell's $? shows 128 + 2 = 130.
     assert_eq!(status.signal(), Some(2), "{status:?}");
+}
+
+#[test]
+fn a_project_path_that_is_not_utf8_is_reported_in_json_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("p");
+    let odd = p.join(std::ffi::OsStr::from_bytes(b"bad\xffname"));
+    std::fs::create_dir_all(&odd).unwrap();
+    let mut cmd = sb.command(exe(), &p);
+    cmd.arg("--json").arg("-C").arg(&odd);
+    let out = ccrescue_testbench::sandbox::run_with_timeout(cmd, Duration::from_secs(60));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        ccrescue_testbench::sandbox::describe(&out)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["project"].as_str().unwrap().ends_with("bad\u{fffd}name"),
+        "{}",
+        j["project"]
+    );
 }

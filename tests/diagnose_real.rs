@@ -382,3 +382,67 @@ fn capabilities_of_the_installed_claude_are_read_from_its_help() {
     // --autocompact arrived in 2.1.328 (reference §4b).
     assert_eq!(caps["--autocompact"], version_at_least("2.1.328"), "{caps}");
 }
+
+#[test]
+fn a_failed_reduction_after_the_429_is_still_the_stuck_session() {
+    // Gateway (subscriber-style) auth: 2.1.328 answers the refused compaction by dropping rounds
+    // and ends with "Compaction failed · conversation could not be reduced below the context limit".
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::with_auth(&mock, Auth::GatewayToken);
+    let p = sb.project("reduce");
+    let f = fixtures::failed_compaction(&mock, &sb, &p, CompactionFailure::Credits);
+    let j = ccrescue(&sb, &p, &["--json"]).expect_code(0).json();
+    let s = &j["session"];
+    assert_eq!(s["failed_compactions"], 1, "{s}");
+    assert_eq!(s["blocked"], true, "{}: {s}", f.error);
+    assert_eq!(s["last_error"]["during_compaction"], true);
+    assert_eq!(j["symptom"], "context_overflow");
+    let list = ccrescue(&sb, &p, &["sessions"]).expect_code(0);
+    assert!(list.stdout.contains("1M error"), "{}", list.stdout);
+}
+
+#[test]
+fn commands_carry_the_config_dir_they_were_diagnosed_with() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let p = sb.project("cfg");
+    let f = fixtures::credits_error(&mock, &sb, &p);
+    let cfg = sb.config_dir();
+    let out = ccrescue(&sb, &p, &["-q", "--config-dir", cfg.to_str().unwrap()]).expect_code(0);
+    let want = format!(
+        "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 CLAUDE_CONFIG_DIR={} claude -p /compact --resume {}",
+        cfg.display(),
+        f.session.id
+    );
+    assert!(
+        out.stdout.contains(&want),
+        "{want:?} missing from\n{}",
+        out.stdout
+    );
+    // The printed command works as printed: claude finds the session through that config dir.
+    let j = ccrescue(&sb, &p, &["--json", "--config-dir", cfg.to_str().unwrap()])
+        .expect_code(0)
+        .json();
+    let ret = &j["plan"][2];
+    assert_eq!(ret["env"]["CLAUDE_CONFIG_DIR"], cfg.display().to_string());
+    mock.set_rules(vec![]);
+    let mut cmd = sb.claude_command(
+        &p,
+        &[
+            "-p",
+            "still there?",
+            "--resume",
+            &f.session.id,
+            "--model",
+            "claude-sonnet-4-6",
+        ],
+    );
+    cmd.env("CLAUDE_CONFIG_DIR", &cfg).env("HOME", sb.tmp());
+    let run =
+        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(120));
+    assert!(
+        run.status.success(),
+        "{}",
+        ccrescue_testbench::sandbox::describe(&run)
+    );
+}

@@ -31,17 +31,22 @@ pub fn classify(text: &str) -> ErrorKind {
     }
 }
 
+/// What claude says when its own reduction (dropping the oldest rounds after the gate's refusal,
+/// 2.1.328) could not get under the limit (anthropics/claude-code#73823): the same stuck session.
+const REDUCTION_FAILED: &str = "could not be reduced below the context limit";
+
 /// True if `text` contains any wording of the long-context gate.
 pub fn is_long_context(text: &str) -> bool {
-    SUBJECTS.iter().any(|subject| {
-        text.match_indices(subject).any(|(at, _)| {
-            let rest = &text[at + subject.len()..];
-            VERBS
-                .iter()
-                .filter_map(|verb| rest.strip_prefix(verb))
-                .any(|after| OBJECTS.iter().any(|object| after.starts_with(object)))
+    text.contains(REDUCTION_FAILED)
+        || SUBJECTS.iter().any(|subject| {
+            text.match_indices(subject).any(|(at, _)| {
+                let rest = &text[at + subject.len()..];
+                VERBS
+                    .iter()
+                    .filter_map(|verb| rest.strip_prefix(verb))
+                    .any(|after| OBJECTS.iter().any(|object| after.starts_with(object)))
+            })
         })
-    })
 }
 
 /// The texts ccrescue treats as a failed compaction (as written by claude in the session).
@@ -65,6 +70,7 @@ mod tests {
             "API Error: Request rejected (429) · Extra usage is required for long context requests.",
             "Usage credits are required for long context requests.",
             r#"429 {"type":"error","error":{"type":"rate_limit_error","message":"Extra usage is required for long context requests."}}"#,
+            "Compaction failed · conversation could not be reduced below the context limit",
         ] {
             assert_eq!(classify(text), ErrorKind::LongContext, "{text}");
         }
@@ -77,7 +83,7 @@ mod tests {
             "API Error: Request rejected (429) · rate limited, try again later",
             "usage credits required for 1M context", // lower case: not claude's text
             "Extra usage required",
-            "Compaction failed · conversation could not be reduced below the context limit",
+            "Compaction failed · attached media exceeds size limits",
             "",
         ] {
             assert_eq!(classify(text), ErrorKind::Other, "{text}");

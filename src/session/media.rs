@@ -8,8 +8,11 @@ use serde::Serialize;
 pub const MAX_LONG_EDGE: u64 = 1568;
 /// Pixels per token once scaled (Anthropic's published rule: tokens ≈ width × height / 750).
 pub const PIXELS_PER_TOKEN: u64 = 750;
-/// An image whose header cannot be read is counted as a full-size one.
-pub const UNKNOWN_IMAGE_TOKENS: u64 = MAX_LONG_EDGE * MAX_LONG_EDGE / PIXELS_PER_TOKEN;
+/// The most one image can cost (a full-size one).
+pub const MAX_IMAGE_TOKENS: u64 = MAX_LONG_EDGE * MAX_LONG_EDGE / PIXELS_PER_TOKEN;
+/// An image whose header cannot be read is estimated from its size: decoded bytes per token
+/// (a 2 MB screenshot comes out near the full-size cost), capped at [`MAX_IMAGE_TOKENS`].
+pub const IMAGE_BYTES_PER_TOKEN: u64 = 600;
 /// A rough cost of a base64 document (a PDF is sent as page images plus text): decoded bytes per token.
 pub const DOCUMENT_BYTES_PER_TOKEN: u64 = 40;
 
@@ -73,7 +76,10 @@ pub fn measure(line: u64, kind: MediaKind, media_type: String, data: &[u8]) -> M
     let (dims, est_tokens) = match kind {
         MediaKind::Image => match image_dimensions(data) {
             Some((w, h)) => (Some((w, h)), image_tokens(w, h)),
-            None => (None, UNKNOWN_IMAGE_TOKENS),
+            None => (
+                None,
+                (bytes * 3 / 4 / IMAGE_BYTES_PER_TOKEN).clamp(1, MAX_IMAGE_TOKENS),
+            ),
         },
         MediaKind::Document => (None, (bytes * 3 / 4 / DOCUMENT_BYTES_PER_TOKEN).max(1)),
     };
@@ -168,14 +174,35 @@ pub(crate) mod tests {
         // 2560×1600 scales to 1568×980: 1_536_640 / 750 → 2049
         assert_eq!(image_tokens(2560, 1600), 2049);
         assert_eq!(image_tokens(1600, 2560), 2049);
-        assert_eq!(image_tokens(1568, 1568), UNKNOWN_IMAGE_TOKENS + 1);
+        assert_eq!(image_tokens(1568, 1568), MAX_IMAGE_TOKENS + 1);
         assert_eq!(image_tokens(0, 0), 1);
     }
 
     #[test]
     fn unreadable_images_fall_back_and_documents_count_by_bytes() {
         let m = measure(3, MediaKind::Image, "image/png".into(), b"AAAA");
-        assert_eq!((m.width, m.est_tokens), (None, UNKNOWN_IMAGE_TOKENS));
+        assert_eq!(
+            (m.width, m.est_tokens),
+            (None, 1),
+            "a tiny unreadable image costs little"
+        );
+        let big = measure(
+            3,
+            MediaKind::Image,
+            "image/png".into(),
+            &vec![b'A'; 400_000],
+        );
+        assert_eq!(big.est_tokens, 300_000 / IMAGE_BYTES_PER_TOKEN);
+        let huge = measure(
+            3,
+            MediaKind::Image,
+            "image/png".into(),
+            &vec![b'A'; 8_000_000],
+        );
+        assert_eq!(
+            huge.est_tokens, MAX_IMAGE_TOKENS,
+            "never more than a full-size image"
+        );
         let d = measure(
             4,
             MediaKind::Document,

@@ -95,6 +95,9 @@ pub struct SessionScan {
     pub failed_compactions: u64,
     pub media: MediaSummary,
     pub last_error: Option<ErrorRecord>,
+    /// The last long-context error: a later error of another kind (a failed compaction after
+    /// the 429, say) does not make the session any less stuck.
+    pub last_long_context_error: Option<ErrorRecord>,
     pub last_model: Option<String>,
     pub last_entrypoint: Option<String>,
 }
@@ -107,8 +110,9 @@ impl SessionScan {
 
     /// True when the session is blocked by the long-context gate right now.
     pub fn blocked_by_long_context(&self) -> bool {
-        self.open_error()
-            .is_some_and(|e| e.kind == ErrorKind::LongContext)
+        self.last_long_context_error
+            .as_ref()
+            .is_some_and(|e| !e.resolved)
     }
 }
 
@@ -252,28 +256,48 @@ fn decode_raw(raw: &[u8]) -> Option<String> {
 }
 
 fn resolve_error(s: &mut SessionScan) {
-    if let Some(e) = &mut s.last_error {
+    for e in [&mut s.last_error, &mut s.last_long_context_error]
+        .into_iter()
+        .flatten()
+    {
         e.resolved = true;
     }
+}
+
+/// Keeps `e` as the last error, and as the last long-context error when it is one.
+fn record_error(s: &mut SessionScan, e: ErrorRecord) {
+    if e.kind == ErrorKind::LongContext {
+        s.last_long_context_error = Some(e.clone());
+    }
+    s.last_error = Some(e);
 }
 
 fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
     let Some(msg) = &r.message else { return };
     let model = js::get(b, msg, "model").and_then(|m| js::string(b, &m));
-    if r.is_api_error || model.as_deref() == Some(SYNTHETIC_MODEL) {
+    // claude also writes synthetic replies that are not errors ("No response requested."): only
+    // the error flag or a recorded HTTP status make one an API error.
+    if r.is_api_error || (r.api_error_status.is_some() && model.as_deref() == Some(SYNTHETIC_MODEL))
+    {
         let text = js::get(b, msg, "content")
             .map(|c| first_text(b, &c))
             .unwrap_or_default();
-        s.last_error = Some(ErrorRecord {
-            line: no,
-            kind: api_error::classify(&text),
-            text,
-            status: r.api_error_status.as_ref().and_then(|v| js::uint(b, v)),
-            api_error: r.api_error.as_ref().and_then(|v| js::string(b, v)),
-            during_compaction: false,
-            resolved: false,
-        });
+        record_error(
+            s,
+            ErrorRecord {
+                line: no,
+                kind: api_error::classify(&text),
+                text,
+                status: r.api_error_status.as_ref().and_then(|v| js::uint(b, v)),
+                api_error: r.api_error.as_ref().and_then(|v| js::string(b, v)),
+                during_compaction: false,
+                resolved: false,
+            },
+        );
         return;
+    }
+    if model.as_deref() == Some(SYNTHETIC_MODEL) {
+        return; // a made-up reply: neither context usage nor the model in use
     }
     if let Some(usage) = js::get(b, msg, "usage") {
         let field = |name| {
@@ -282,9 +306,9 @@ fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
                 .unwrap_or(0)
         };
         let tokens = field("input_tokens")
-            + field("cache_creation_input_tokens")
-            + field("cache_read_input_tokens")
-            + field("output_tokens");
+            .saturating_add(field("cache_creation_input_tokens"))
+            .saturating_add(field("cache_read_input_tokens"))
+            .saturating_add(field("output_tokens"));
         s.context = Some(ContextEstimate {
             tokens,
             source: ContextSource::Usage,
@@ -345,7 +369,7 @@ fn add_media(m: &mut MediaSummary, block: MediaBlock) {
             m.document_bytes += block.bytes;
         }
     }
-    m.est_tokens += block.est_tokens;
+    m.est_tokens = m.est_tokens.saturating_add(block.est_tokens);
     let at = m.largest.partition_point(|x| x.bytes >= block.bytes);
     if at < KEEP_EXAMPLES {
         m.largest.insert(at, block);
@@ -358,15 +382,18 @@ fn compaction_failure(s: &mut SessionScan, no: u64, text: String) {
         return;
     }
     s.failed_compactions += 1;
-    s.last_error = Some(ErrorRecord {
-        line: no,
-        kind: api_error::classify(&text),
-        text: strip_command_tags(&text).to_owned(),
-        status: None,
-        api_error: None,
-        during_compaction: true,
-        resolved: false,
-    });
+    record_error(
+        s,
+        ErrorRecord {
+            line: no,
+            kind: api_error::classify(&text),
+            text: strip_command_tags(&text).to_owned(),
+            status: None,
+            api_error: None,
+            during_compaction: true,
+            resolved: false,
+        },
+    );
 }
 
 /// The text of a content value: the string itself, or the first `text` block of an array.

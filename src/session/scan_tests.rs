@@ -121,21 +121,49 @@ fn media_counts_only_after_the_last_boundary() {
 fn failed_compactions_are_counted_from_local_command_records() {
     let stderr = r#"{"type":"system","subtype":"local_command","content":"<local-command-stderr>Error during compaction: API Error: Usage credits required for 1M context · run /model to switch to standard context</local-command-stderr>","level":"info","uuid":"f","timestamp":"t"}"#;
     let stdout = r#"{"type":"system","subtype":"local_command","content":"<local-command-stdout>Compaction failed · conversation could not be reduced below the context limit</local-command-stdout>","uuid":"g","timestamp":"t"}"#;
+    let media = r#"{"type":"system","subtype":"local_command","content":"<local-command-stderr>Compaction failed · attached media exceeds size limits</local-command-stderr>","uuid":"h","timestamp":"t"}"#;
     let s = scan_bytes(&session(&[stderr.into(), stdout.into()]));
     assert_eq!(s.failed_compactions, 2);
     let e = s.open_error().unwrap();
     assert!(e.during_compaction);
     assert_eq!(
         e.kind,
-        ErrorKind::Other,
-        "the last failure is the reduction one"
+        ErrorKind::LongContext,
+        "a failed reduction is the same stuck session"
     );
     assert_eq!(
         e.text,
         "Compaction failed · conversation could not be reduced below the context limit"
     );
-    let s = scan_bytes(&session(&[stderr.into()]));
-    assert_eq!(s.open_error().unwrap().kind, ErrorKind::LongContext);
+    // A later failure of another kind does not hide the long-context error before it.
+    let s = scan_bytes(&session(&[
+        assistant("m", 120_000, 0, 0),
+        error_record(LONG_CONTEXT),
+        media.into(),
+    ]));
+    assert_eq!(s.open_error().unwrap().kind, ErrorKind::Other);
+    assert!(s.blocked_by_long_context());
+    assert_eq!(s.last_long_context_error.as_ref().unwrap().line, 2);
+}
+
+#[test]
+fn synthetic_replies_that_are_not_errors_change_nothing() {
+    let not_error = r#"{"type":"assistant","isSidechain":false,"message":{"id":"s","role":"assistant","model":"<synthetic>","content":[{"type":"text","text":"No response requested."}],"usage":{"input_tokens":0,"output_tokens":0}},"uuid":"n","timestamp":"t"}"#;
+    let s = scan_bytes(&session(&[
+        assistant("m", 120_000, 0, 0),
+        error_record(LONG_CONTEXT),
+        not_error.into(),
+    ]));
+    assert!(s.blocked_by_long_context());
+    assert_eq!(s.context.unwrap().tokens, 120_000);
+    assert_eq!(s.last_model.as_deref(), Some("claude-sonnet-4-6"));
+}
+
+#[test]
+fn absurd_usage_numbers_saturate_instead_of_overflowing() {
+    let huge = assistant("m", u64::MAX, 5, 5);
+    let s = scan_bytes(&session(&[huge]));
+    assert_eq!(s.context.unwrap().tokens, u64::MAX);
 }
 
 #[test]
