@@ -70,6 +70,16 @@ fn a_running_claude_is_seen_with_its_pid_and_a_killed_one_is_not() {
         "{}",
         human.stdout
     );
+    // Even the one-line answer says to quit claude before the compaction.
+    let quiet = ccrescue(&sb, &project, &["-q", "--session", &stuck.session.id]).expect_code(0);
+    let lines: Vec<&str> = quiet.stdout.lines().collect();
+    let quit = format!("Next: claude (pid {pid}) is running on this session: quit it first");
+    assert!(lines[0].starts_with(&quit), "{}", quiet.stdout);
+    assert!(
+        lines[1].starts_with("Then: cd ") && lines[1].contains("claude -p /compact"),
+        "{}",
+        quiet.stdout
+    );
     let list = ccrescue(&sb, &project, &["sessions", "--json"])
         .expect_code(0)
         .json();
