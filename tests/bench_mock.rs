@@ -144,6 +144,7 @@ fn reply_kinds() {
         Rule::reply(Reply::tool_use("Read", json!({"file_path": "/x/a.png"})))
             .body_contains("use a tool"),
         Rule::reply(Reply::credits_error()).body_contains("credits please"),
+        Rule::reply(Reply::credits_error_not_retried()).body_contains("no retries please"),
         Rule::reply(Reply::prompt_too_long(260_000, 200_000)).body_contains("too long please"),
         Rule::reply(Reply::TooLarge).body_contains("too large please"),
         Rule::reply(Reply::summary("SUM")).body_contains("summary please"),
@@ -185,6 +186,12 @@ fn reply_kinds() {
         CREDITS_MESSAGE,
         "Extra usage is required for long context requests."
     );
+    // Without the opt-in no retry hint is sent: 2.1.150/2.1.156 then retry ten times.
+    assert_eq!(credits.header("x-should-retry"), None);
+    let fast = ask(&mock, "m", true, "no retries please");
+    assert_eq!(fast.status, 429);
+    assert_eq!(fast.json(), credits.json());
+    assert_eq!(fast.header("x-should-retry"), Some("false"));
 
     let ptl = ask(&mock, "m", true, "too long please");
     assert_eq!(ptl.status, 400);
@@ -202,7 +209,7 @@ fn reply_kinds() {
     assert!(sum.contains("<summary>\nSUM\n</summary>"), "{sum}");
 
     let statuses: Vec<u16> = mock.messages_requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [200, 200, 200, 200, 429, 400, 413, 200]);
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 400, 413, 200]);
 }
 
 #[test]
@@ -290,6 +297,7 @@ fn rules_match_in_order_and_sequences_run_out() {
 fn rules_read_from_json_as_mockapi_does() {
     let rules: Vec<Rule> = serde_json::from_value(json!([
         {"from_nth": 1, "compaction": false, "reply": {"kind": "credits_error"}},
+        {"compaction": true, "reply": {"kind": "credits_error", "should_retry": false}},
         {"model_contains": "haiku", "reply": {"kind": "prompt_too_long", "tokens": 5, "max": 4}},
         {"reply": {"kind": "sequence", "replies": [
             {"kind": "tool_use", "name": "Read", "input": {"file_path": "/a.png"}},
@@ -301,6 +309,10 @@ fn rules_read_from_json_as_mockapi_does() {
         Rule::reply(Reply::credits_error())
             .from_nth(1)
             .compaction(false)
+    );
+    assert_eq!(
+        rules[1],
+        Rule::reply(Reply::credits_error_not_retried()).compaction(true)
     );
     assert!(
         serde_json::from_value::<Rule>(json!({"modle": "x", "reply": {"kind": "too_large"}}))

@@ -7,6 +7,8 @@
 //! `--rules` reads a JSON array of rules, `--rule` adds one (both in the flat format of
 //! `ccrescue_testbench::mock::Rule`, e.g. `{"from_nth":1,"reply":{"kind":"credits_error"}}`);
 //! rules are checked in the order given. `--log` appends each request as a JSON line.
+//! `{"kind":"credits_error","should_retry":false}` sends `x-should-retry: false` with the 429, so
+//! claude 2.1.150/2.1.156 do not spend minutes retrying it (see `mock::Reply::CreditsError`).
 
 use std::io::Write;
 use std::path::PathBuf;

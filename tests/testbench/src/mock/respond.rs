@@ -53,9 +53,17 @@ pub fn respond(reply: &Reply, model: &str, stream: bool) -> Response {
             blocks.push(json!({"type":"tool_use","id":next_id("toolu"),"name":name,"input":input}));
             (blocks, "tool_use", *input_tokens)
         }
-        Reply::CreditsError { message } => {
+        Reply::CreditsError {
+            message,
+            should_retry,
+        } => {
             let message = message.as_deref().unwrap_or(CREDITS_MESSAGE);
-            return error(429, "rate_limit_error", message);
+            let mut resp = error(429, "rate_limit_error", message);
+            if let Some(retry) = should_retry {
+                let value = HeaderValue::from_static(if *retry { "true" } else { "false" });
+                resp.headers_mut().insert("x-should-retry", value);
+            }
+            return resp;
         }
         Reply::PromptTooLong { tokens, max } => {
             let message = format!("prompt is too long: {tokens} tokens > {max} maximum");

@@ -36,9 +36,19 @@ pub enum Reply {
         input_tokens: Option<u64>,
     },
     /// HTTP 429 with the long-context credits body of reference §1 (`message` overrides the wording).
+    ///
+    /// `should_retry` adds the `x-should-retry` header the real API may send. Observed: 2.1.150 and
+    /// 2.1.156 retry this 429 ten times with backoff (about 3.3 minutes) unless it carries
+    /// `x-should-retry: false`, which makes them give up after the first answer and save the same
+    /// synthetic error record as without it; `retry-after-ms: 0` / `retry-after: 0` do not shorten
+    /// their backoff (2.1.156 still waited 33–40 s between the last attempts). 2.1.172 and later do
+    /// not retry this 429 at all. Fixtures set `Some(false)` so they stay fast on every version;
+    /// leave it `None` to get the real, slow retries.
     CreditsError {
         #[serde(default)]
         message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        should_retry: Option<bool>,
     },
     /// HTTP 400 `prompt is too long: {tokens} tokens > {max} maximum`.
     PromptTooLong { tokens: u64, max: u64 },
@@ -88,7 +98,19 @@ impl Reply {
     }
 
     pub fn credits_error() -> Self {
-        Reply::CreditsError { message: None }
+        Reply::CreditsError {
+            message: None,
+            should_retry: None,
+        }
+    }
+
+    /// The credits 429 with `x-should-retry: false`: the versions that retry it (2.1.150,
+    /// 2.1.156) give up at once, so a fixture does not wait minutes for the same refusal.
+    pub fn credits_error_not_retried() -> Self {
+        Reply::CreditsError {
+            message: None,
+            should_retry: Some(false),
+        }
     }
 
     pub fn prompt_too_long(tokens: u64, max: u64) -> Self {
