@@ -185,12 +185,7 @@ fn as_nobody(sb: &Sandbox, project: &Path, args: &[&str]) -> Ran {
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(exe())
         .args(args);
-    let output = run_with_timeout(cmd, std::time::Duration::from_secs(60));
-    Ran {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-    }
+    common::ran(run_with_timeout(cmd, std::time::Duration::from_secs(60)))
 }
 
 fn open_up(dir: &Path) {

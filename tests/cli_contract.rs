@@ -154,10 +154,10 @@ fn an_explicit_config_dir_wins_over_the_environment() {
     let h = fixtures::healthy(&mock, &sb, &p);
     let elsewhere = sb.tmp().join("other-config");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let mut cmd = sb.command(exe(), &p);
-    cmd.args(["--json"]).env("CLAUDE_CONFIG_DIR", &elsewhere);
-    let out = ccrescue_testbench::sandbox::run_with_timeout(cmd, Duration::from_secs(60));
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let env = [("CLAUDE_CONFIG_DIR", elsewhere.as_os_str())];
+    let j = common::ccrescue_with(&sb, &p, &["--json"], &env)
+        .expect_code(0)
+        .json();
     assert_eq!(j["config_dir"], elsewhere.display().to_string());
     assert_eq!(
         j["session"],
@@ -215,16 +215,14 @@ fn a_project_path_that_is_not_utf8_is_reported_in_json_without_a_panic() {
     let p = sb.project("p");
     let odd = p.join(std::ffi::OsStr::from_bytes(b"bad\xffname"));
     std::fs::create_dir_all(&odd).unwrap();
-    let mut cmd = sb.command(exe(), &p);
-    cmd.arg("--json").arg("-C").arg(&odd);
-    let out = ccrescue_testbench::sandbox::run_with_timeout(cmd, Duration::from_secs(60));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        ccrescue_testbench::sandbox::describe(&out)
-    );
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let args = [
+        std::ffi::OsStr::new("--json"),
+        std::ffi::OsStr::new("-C"),
+        odd.as_os_str(),
+    ];
+    let j = common::ccrescue_with(&sb, &p, &args, &[])
+        .expect_code(0)
+        .json();
     assert!(
         j["project"].as_str().unwrap().ends_with("bad\u{fffd}name"),
         "{}",

@@ -342,21 +342,19 @@ fn claude_code_project_dir_name_is_followed_where_claude_follows_it() {
         file.display()
     );
 
-    let mut cmd = sb.command(common::exe(), &project);
-    cmd.arg("--json")
-        .env("CLAUDE_CONFIG_DIR", &config)
-        .env("CLAUDE_CODE_PROJECT_DIR_NAME", "my-own-name");
-    let out =
-        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(60));
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name = std::ffi::OsStr::new("my-own-name");
+    let env = [
+        ("CLAUDE_CONFIG_DIR", config.as_os_str()),
+        ("CLAUDE_CODE_PROJECT_DIR_NAME", name),
+    ];
+    let j = common::ccrescue_with(&sb, &project, &["--json"], &env)
+        .expect_code(0)
+        .json();
     assert_eq!(j["session"]["path"], file.display().to_string());
     // Without CLAUDE_CONFIG_DIR, claude ignores the variable, and so does ccrescue.
-    let mut cmd = sb.command(common::exe(), &project);
-    cmd.arg("--json")
-        .env("CLAUDE_CODE_PROJECT_DIR_NAME", "my-own-name");
-    let out =
-        ccrescue_testbench::sandbox::run_with_timeout(cmd, std::time::Duration::from_secs(60));
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let j = common::ccrescue_with(&sb, &project, &["--json"], &env[1..])
+        .expect_code(0)
+        .json();
     assert_eq!(j["session"], serde_json::Value::Null, "{j}");
 }
 

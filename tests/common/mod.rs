@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use ccrescue_testbench::sandbox::{Sandbox, describe};
+use std::ffi::OsStr;
+
+use ccrescue_testbench::sandbox::{RUN_TIMEOUT, Sandbox, describe, run_with_timeout};
 use serde_json::Value;
 
 /// The ccrescue binary under test.
@@ -49,7 +51,23 @@ impl Ran {
 /// Runs ccrescue in `project` with the sandbox's environment (so it finds the sandbox's claude
 /// on PATH and `~/.claude` in the sandbox's HOME).
 pub fn ccrescue(sb: &Sandbox, project: &Path, args: &[&str]) -> Ran {
-    let output = sb.ccrescue(&exe(), project, args);
+    ccrescue_with(sb, project, args, &[])
+}
+
+/// [`ccrescue`] with extra arguments that need not be UTF-8 and extra environment variables.
+pub fn ccrescue_with<A: AsRef<OsStr>>(
+    sb: &Sandbox,
+    project: &Path,
+    args: &[A],
+    env: &[(&str, &OsStr)],
+) -> Ran {
+    let mut cmd = sb.command(exe(), project);
+    cmd.args(args).envs(env.iter().copied());
+    ran(run_with_timeout(cmd, RUN_TIMEOUT))
+}
+
+/// What a finished ccrescue run printed.
+pub fn ran(output: Output) -> Ran {
     Ran {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
