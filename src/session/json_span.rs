@@ -87,19 +87,41 @@ fn skip_value(b: &[u8], i: usize, depth: usize) -> Result<usize, SyntaxError> {
         Some(b't') => skip_literal(b, i, b"true"),
         Some(b'f') => skip_literal(b, i, b"false"),
         Some(b'n') => skip_literal(b, i, b"null"),
-        Some(b'-' | b'0'..=b'9') => {
-            let mut j = i + 1;
-            while matches!(
-                b.get(j),
-                Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
-            ) {
-                j += 1;
-            }
-            Ok(j)
-        }
+        Some(b'-' | b'0'..=b'9') => skip_number(b, i),
         Some(_) => err(i, "unexpected character"),
         None => err(i, "unexpected end of line"),
     }
+}
+
+/// A number by JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn skip_number(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
+    let digits = |mut j: usize| {
+        let start = j;
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        (j > start).then_some(j)
+    };
+    let mut j = i + usize::from(b[i] == b'-');
+    j = match b.get(j) {
+        Some(b'0') => j + 1,
+        Some(b'1'..=b'9') => digits(j).expect("a digit is there"),
+        _ => return err(j, "invalid number"),
+    };
+    if b.get(j) == Some(&b'.') {
+        j = digits(j + 1).ok_or(SyntaxError {
+            offset: j + 1,
+            what: "invalid number",
+        })?;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1 + usize::from(matches!(b.get(j + 1), Some(b'+' | b'-')));
+        j = digits(j).ok_or(SyntaxError {
+            offset: j,
+            what: "invalid number",
+        })?;
+    }
+    Ok(j)
 }
 
 fn skip_literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize, SyntaxError> {
@@ -303,7 +325,7 @@ mod tests {
     fn accepts_what_serde_accepts() {
         for s in [
             r#"{}"#,
-            r#"{"a":1,"b":[true,false,null,-1.5e3,"x\"y\\z\u00e9","\\\\","q\\\"q"],"c":{"d":{}}}"#,
+            r#"{"z":[0,-0,10,0.5,1e9,1E+2,2e-3],"a":1,"b":[true,false,null,-1.5e3,"x\"y\\z\u00e9","\\\\","q\\\"q"],"c":{"d":{}}}"#,
             r#" { "a" : [ ] , "b" : "" } "#,
             r#"[1,2,3]"#,
             r#""just a string""#,
@@ -321,6 +343,11 @@ mod tests {
             (r#"{"a" 1}"#, "expected ':'"),
             (r#"{"a":1 "b":2}"#, "expected ',' or '}'"),
             (r#"{"a":tru}"#, "unexpected character"),
+            (r#"{"n":-}"#, "invalid number"),
+            (r#"{"n":01}"#, "expected ',' or '}'"),
+            (r#"{"n":1.}"#, "invalid number"),
+            (r#"{"n":1.2.3}"#, "expected ',' or '}'"),
+            (r#"{"n":1e}"#, "invalid number"),
             (r#"{"a":"x\"}"#, "unterminated string"),
             (r#"{"a":1}}"#, "unexpected bytes after the JSON value"),
             (r#"{a:1}"#, "expected a key"),
