@@ -6,21 +6,11 @@
 use ccrescue_testbench::claude_bin::version_at_least;
 use ccrescue_testbench::fixtures::{
     self, API_WORDING, COMPACT_MODEL, CompactionFailure, REPORTED_TOKENS, check_command_run,
-    check_local_command_result, check_records, content_text, failure_record_content,
+    check_local_command_result, check_records, content_text, failure_record_content, setup, timing,
 };
-use ccrescue_testbench::mock::{COMPACTION_MARKER, MockApi};
-use ccrescue_testbench::sandbox::{Auth, Sandbox};
+use ccrescue_testbench::mock::COMPACTION_MARKER;
+use ccrescue_testbench::sandbox::Auth;
 use serde_json::Value;
-
-fn setup(auth: Auth) -> (MockApi, Sandbox) {
-    let mock = MockApi::start(vec![]);
-    let sb = Sandbox::with_auth(&mock, auth);
-    (mock, sb)
-}
-
-fn timing(name: &str, took: std::time::Duration) {
-    eprintln!("fixture {name} took {:.2}s", took.as_secs_f64());
-}
 
 #[test]
 fn compacted_session_has_a_boundary_and_a_summary() {
@@ -161,16 +151,20 @@ fn during_compaction(shown: &str) -> String {
 /// smaller one (its lean fallback) before it gives up.
 const REQUESTS_2_1_150: usize = 2;
 
+/// Compaction requests sent for one `/compact` refused with the 429 (without dropping rounds).
+fn requests_for_a_refused_compaction() -> usize {
+    if version_at_least("2.1.156") {
+        1
+    } else {
+        REQUESTS_2_1_150
+    }
+}
+
 #[test]
 fn failed_compaction_credits_api_key_fails_at_once() {
     let (f, _) = failed(Auth::ApiKey, CompactionFailure::Credits);
     assert_eq!(f.error, during_compaction(API_WORDING));
-    let requests = if version_at_least("2.1.156") {
-        1
-    } else {
-        REQUESTS_2_1_150
-    };
-    assert_eq!(f.compaction_requests, requests);
+    assert_eq!(f.compaction_requests, requests_for_a_refused_compaction());
 }
 
 #[test]
@@ -185,12 +179,7 @@ fn failed_compaction_credits_gateway_drops_rounds_then_gives_up() {
     } else {
         // Up to 2.1.212 the 429 is not a reason to drop rounds: it fails as with an API key.
         assert_eq!(f.error, during_compaction(API_WORDING));
-        let requests = if version_at_least("2.1.156") {
-            1
-        } else {
-            REQUESTS_2_1_150
-        };
-        assert_eq!(f.compaction_requests, requests);
+        assert_eq!(f.compaction_requests, requests_for_a_refused_compaction());
     }
 }
 

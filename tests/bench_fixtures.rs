@@ -7,21 +7,12 @@ use base64::Engine as _;
 use ccrescue_testbench::claude_bin::version_at_least;
 use ccrescue_testbench::fixtures::{
     self, API_WORDING, CONVERSATION_TYPES, REPORTED_TOKENS, check_command_run,
-    check_local_command_result, check_records, content_text, of_type, real_assistants,
+    check_local_command_result, check_records, content_text, of_type, real_assistants, setup,
+    timing,
 };
-use ccrescue_testbench::mock::{AuthKind, MockApi};
-use ccrescue_testbench::sandbox::{Auth, Sandbox, slug};
+use ccrescue_testbench::mock::AuthKind;
+use ccrescue_testbench::sandbox::{Auth, slug};
 use serde_json::Value;
-
-fn setup(auth: Auth) -> (MockApi, Sandbox) {
-    let mock = MockApi::start(vec![]);
-    let sb = Sandbox::with_auth(&mock, auth);
-    (mock, sb)
-}
-
-fn timing(name: &str, took: std::time::Duration) {
-    eprintln!("fixture {name} took {:.2}s", took.as_secs_f64());
-}
 
 #[test]
 fn healthy_session_in_an_awkward_folder() {
