@@ -52,18 +52,101 @@ pub fn validate(b: &[u8]) -> Result<Span, SyntaxError> {
 }
 
 /// Walks a line that must be one JSON object, calling `each(key, value)` for its top-level entries;
-/// the whole line is validated on the way, in one pass.
-pub fn for_each_entry(b: &[u8], mut each: impl FnMut(Span, Span)) -> Result<(), SyntaxError> {
-    let start = skip_ws(b, 0);
-    let mut entries = Entries::at(b, start, 1)?;
-    for entry in &mut entries {
-        let (k, v) = entry?;
-        each(k, v);
-    }
-    if skip_ws(b, entries.end()) != b.len() {
-        return err(entries.end(), "unexpected bytes after the JSON value");
+/// `each` skips or descends into the value and returns its end. The whole line is validated on the
+/// way, in one pass.
+pub fn for_each_entry(
+    b: &[u8],
+    each: impl FnMut(Span, Value<'_>) -> Result<usize, SyntaxError>,
+) -> Result<(), SyntaxError> {
+    let end = Value::at(b, skip_ws(b, 0), 0).object(each)?;
+    if skip_ws(b, end) != b.len() {
+        return err(end, "unexpected bytes after the JSON value");
     }
     Ok(())
+}
+
+/// A value met by a walk, not yet walked: the caller skips it or descends into it, and either
+/// way learns where it ends. Descending validates exactly as skipping does.
+#[derive(Clone, Copy)]
+pub struct Value<'a> {
+    b: &'a [u8],
+    /// Index of the value's first byte.
+    pub start: usize,
+    /// Nesting depth of the container holding the value.
+    depth: usize,
+}
+
+impl<'a> Value<'a> {
+    /// The value starting at `start`, inside a container at `depth` (0: the top level).
+    pub fn at(b: &'a [u8], start: usize, depth: usize) -> Self {
+        Value { b, start, depth }
+    }
+
+    /// The value's first byte (`{`, `[`, `"`, …), if the line has one there.
+    pub fn first(&self) -> Option<u8> {
+        self.b.get(self.start).copied()
+    }
+
+    /// Skips the value (validating it); returns its end.
+    pub fn skip(&self) -> Result<usize, SyntaxError> {
+        skip_value(self.b, self.start, self.depth)
+    }
+
+    /// Walks the object here, calling `each(key without quotes, value)` for every entry; `each`
+    /// returns the value's end. Returns the end of the object.
+    pub fn object(
+        &self,
+        mut each: impl FnMut(Span, Value<'a>) -> Result<usize, SyntaxError>,
+    ) -> Result<usize, SyntaxError> {
+        let mut c = Cursor::open(
+            self.b,
+            self.start,
+            self.depth + 1,
+            b'{',
+            b'}',
+            "expected an object",
+        )?;
+        while let Some(i) = c.next_member()? {
+            c.first = false;
+            let (key, start) = key_and_value_start(self.b, i)?;
+            c.i = each(key, Value::at(self.b, start, c.depth))?;
+        }
+        Ok(c.end)
+    }
+
+    /// Walks the array here, calling `each(item)` for every item; `each` returns the item's end.
+    /// Returns the end of the array.
+    pub fn array(
+        &self,
+        mut each: impl FnMut(Value<'a>) -> Result<usize, SyntaxError>,
+    ) -> Result<usize, SyntaxError> {
+        let mut c = Cursor::open(
+            self.b,
+            self.start,
+            self.depth + 1,
+            b'[',
+            b']',
+            "expected an array",
+        )?;
+        while let Some(i) = c.next_member()? {
+            c.first = false;
+            c.i = each(Value::at(self.b, i, c.depth))?;
+        }
+        Ok(c.end)
+    }
+}
+
+/// For an entry starting at `i`: the key without quotes, and where the value starts.
+fn key_and_value_start(b: &[u8], i: usize) -> Result<(Span, usize), SyntaxError> {
+    if b.get(i) != Some(&b'"') {
+        return err(i, "expected a key");
+    }
+    let key_end = skip_string(b, i)?;
+    let colon = skip_ws(b, key_end);
+    if b.get(colon) != Some(&b':') {
+        return err(colon, "expected ':'");
+    }
+    Ok((i + 1..key_end - 1, skip_ws(b, colon + 1)))
 }
 
 /// Returns the end (exclusive) of the value that starts at `i`.
@@ -225,18 +308,9 @@ impl<'a> Entries<'a> {
         let Some(i) = c.next_member()? else {
             return Ok(None);
         };
-        let b = c.b;
-        if b.get(i) != Some(&b'"') {
-            return err(i, "expected a key");
-        }
-        let key_end = skip_string(b, i)?;
-        let colon = skip_ws(b, key_end);
-        if b.get(colon) != Some(&b':') {
-            return err(colon, "expected ':'");
-        }
-        let start = skip_ws(b, colon + 1);
-        c.i = skip_value(b, start, c.depth)?;
-        Ok(Some((i + 1..key_end - 1, start..c.i)))
+        let (key, start) = key_and_value_start(c.b, i)?;
+        c.i = skip_value(c.b, start, c.depth)?;
+        Ok(Some((key, start..c.i)))
     }
 }
 

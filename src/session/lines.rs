@@ -1,11 +1,14 @@
 //! Streams a file line by line through one reusable buffer: memory stays at the buffer size plus
-//! the longest line, and lines are handed out while they are still in the CPU cache.
+//! the longest line, and lines are handed out while they are still in the CPU cache. UTF-8 is
+//! checked per read, right after it, and only lines that hold an error are checked again alone.
 use std::io::{self, Read};
 
 use memchr::memchr_iter;
 
 /// Initial buffer size: large enough that read syscalls are cheap, small enough to stay in cache.
 const CHUNK: usize = 1 << 20;
+/// Bytes asked for per read: the scan reads them while they are still in L2.
+const READ: usize = 256 << 10;
 /// A buffer grown for long lines is kept up to this size (regrowing it for every multi-megabyte
 /// image line costs page faults); past it, it shrinks back after the line.
 const KEEP_UP_TO: usize = 32 << 20;
@@ -20,6 +23,46 @@ pub struct Line<'a> {
     pub bytes: &'a [u8],
     /// False only for a last line that does not end in `\n` (a torn write, or a file in progress).
     pub terminated: bool,
+    /// True when the line on its own is valid UTF-8.
+    pub utf8: bool,
+}
+
+/// How far the bytes held are known to be valid UTF-8. Every `\n` ends a character, so a run of
+/// whole lines is valid exactly when each line is: one check per read covers all its lines.
+struct Utf8 {
+    /// `buf[..clean_to]` is valid UTF-8 and ends on a character boundary.
+    clean_to: usize,
+}
+
+impl Utf8 {
+    /// Extends the clean prefix as far as `buf` allows; it stops before an error or before a
+    /// character cut off by the end of `buf` (the next read completes it).
+    fn check(&mut self, buf: &[u8]) {
+        self.clean_to += match simdutf8::compat::from_utf8(&buf[self.clean_to..]) {
+            Ok(_) => buf.len() - self.clean_to,
+            Err(e) => e.valid_up_to(),
+        };
+    }
+
+    /// Whether `buf[start..end]`, a line, is valid UTF-8; `buf` holds everything read so far,
+    /// and `end` is at `buf.len()` or at a `\n`.
+    fn line(&mut self, buf: &[u8], start: usize, end: usize) -> bool {
+        if end <= self.clean_to {
+            return true;
+        }
+        // The check stopped inside this line: at an error, or (last line) a cut-off character.
+        let valid = simdutf8::basic::from_utf8(&buf[start..end]).is_ok();
+        if end < buf.len() {
+            self.clean_to = end + 1; // resume after the `\n`
+            self.check(buf);
+        }
+        valid
+    }
+
+    /// The held bytes moved down by `by` (the lines before them are done).
+    fn shift(&mut self, by: usize) {
+        self.clean_to -= by;
+    }
 }
 
 /// Calls `each` for every line of `reader`, in order. Returns the number of bytes read.
@@ -28,12 +71,14 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
     let mut filled = 0; // bytes of buf holding data
     let mut number = 0u64;
     let mut offset = 0u64; // file offset of buf[0]
+    let mut utf8 = Utf8 { clean_to: 0 };
     loop {
         if filled == buf.len() {
             // One line fills the whole buffer: grow it (the line is the only thing held).
             buf.resize(buf.len() * 2, 0);
         }
-        let n = match reader.read(&mut buf[filled..]) {
+        let want = buf.len().min(filled + READ);
+        let n = match reader.read(&mut buf[filled..want]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -41,6 +86,7 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
         };
         let scan_from = filled;
         filled += n;
+        utf8.check(&buf[..filled]);
         let mut start = 0;
         // Lines before `scan_from` have no newline, so search only the new bytes.
         for nl in memchr_iter(b'\n', &buf[scan_from..filled]) {
@@ -51,12 +97,14 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
                 offset: offset + start as u64,
                 bytes: &buf[start..end],
                 terminated: true,
+                utf8: utf8.line(&buf[..filled], start, end),
             });
             start = end + 1;
         }
         if start > 0 {
             buf.copy_within(start..filled, 0);
             filled -= start;
+            utf8.shift(start);
             offset += start as u64;
             if buf.len() > KEEP_UP_TO && filled < CHUNK / 2 {
                 // A very long line has passed: give its memory back.
@@ -72,6 +120,7 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
             offset,
             bytes: &buf[..filled],
             terminated: false,
+            utf8: utf8.line(&buf[..filled], 0, filled),
         });
     }
     Ok(offset + filled as u64)
@@ -80,6 +129,85 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that hands out its data in pieces of the given sizes (cycled).
+    struct Pieces<'a>(&'a [u8], Vec<usize>, usize);
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.1[self.2 % self.1.len()]
+                .min(out.len())
+                .min(self.0.len());
+            self.2 += 1;
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Per line: (bytes, terminated, utf8), read in pieces of `sizes`.
+    fn utf8_flags(data: &[u8], sizes: &[usize]) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut out = vec![];
+        for_each_line(Pieces(data, sizes.to_vec(), 0), |l| {
+            out.push((l.bytes.to_vec(), l.terminated, l.utf8))
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn utf8_flags_are_exact_however_the_reads_cut() {
+        // Multi-byte chars cut by reads, bad bytes, a cut-off char before a newline and at EOF.
+        let data = "é€😀 ok\nplain\n\u{1F600}\u{20AC}\n"
+            .bytes()
+            .chain(*b"bad \xff here\n\xe2\x82\nafter bad \xc3\xa9\n\n")
+            .chain("ünïcode\n".bytes())
+            .chain(*b"torn \xf0\x9f\x98")
+            .collect::<Vec<u8>>();
+        let want: Vec<_> = data
+            .split(|&c| c == b'\n')
+            .map(|l| (l.to_vec(), true, std::str::from_utf8(l).is_ok()))
+            .collect();
+        let (last, lines) = want.split_last().unwrap();
+        let mut want = lines.to_vec();
+        want.push((last.0.clone(), false, false));
+        for sizes in [&[1][..], &[2], &[3], &[5, 1], &[7, 2, 1], &[4096]] {
+            assert_eq!(utf8_flags(&data, sizes), want, "reads of {sizes:?}");
+        }
+        // A cut-off char at EOF alone makes the torn line invalid; a whole one does not.
+        assert_eq!(
+            utf8_flags(b"x\n\xc3", &[1]),
+            vec![
+                (b"x".to_vec(), true, true),
+                (b"\xc3".to_vec(), false, false)
+            ]
+        );
+        assert_eq!(
+            utf8_flags("x\né".as_bytes(), &[3]),
+            vec![(b"x".to_vec(), true, true), ("é".into(), false, true)]
+        );
+    }
+
+    #[test]
+    fn utf8_flags_survive_long_lines_and_buffer_moves() {
+        let mut data = vec![];
+        for i in 0..40 {
+            let mut line = "é".repeat(CHUNK / 7 * (i % 5) + i).into_bytes();
+            if i % 3 == 0 && !line.is_empty() {
+                let at = i * 101 % line.len();
+                line[at] = 0xff;
+            }
+            data.extend_from_slice(&line);
+            data.push(b'\n');
+        }
+        let got = utf8_flags(&data, &[READ / 3, READ]);
+        assert_eq!(got.len(), 40);
+        for (line, (bytes, terminated, utf8)) in data.split(|&c| c == b'\n').zip(&got) {
+            assert_eq!(bytes, line);
+            assert!(terminated);
+            assert_eq!(*utf8, std::str::from_utf8(line).is_ok());
+        }
+    }
 
     fn collect(data: &[u8]) -> Vec<(u64, u64, Vec<u8>, bool)> {
         let mut out = vec![];

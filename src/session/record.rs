@@ -1,6 +1,7 @@
-//! One session record seen through the span walker: the top-level fields ccrescue reads, and the
-//! base64 media blocks inside `message.content` (at any depth of `tool_result` nesting).
-use super::json_span::{self as js, Entries, Items, Span, SyntaxError};
+//! One session record seen through the span walker, in one walk of the line: the top-level fields
+//! ccrescue reads, the message fields, and the base64 media blocks inside `message.content` (at
+//! any depth of `tool_result` nesting), found while the walk passes them.
+use super::json_span::{self as js, Span, SyntaxError, Value};
 
 /// The fields of one record that matter to ccrescue, as spans into the line.
 #[derive(Debug, Default)]
@@ -12,6 +13,12 @@ pub struct Record {
     pub is_compact_summary: bool,
     pub is_meta: bool,
     pub message: Option<Span>,
+    /// `message.content`, `message.model` and `message.usage` (first occurrences).
+    pub message_content: Option<Span>,
+    pub model: Option<Span>,
+    pub usage: Option<Span>,
+    /// The base64 blocks in `message.content`, in document order (a block before its nested ones).
+    pub media: Vec<MediaSpan>,
     pub content: Option<Span>,
     pub compact_metadata: Option<Span>,
     pub cwd: Option<Span>,
@@ -24,34 +31,62 @@ pub struct Record {
 }
 
 impl Record {
-    /// Walks the whole line (validating it) and picks out the known top-level fields.
+    /// Walks the whole line (validating it) and picks out the known fields.
     pub fn read(line: &[u8]) -> Result<Record, SyntaxError> {
         let mut r = Record::default();
-        js::for_each_entry(line, |key, value| match &line[key] {
-            b"type" => r.kind = Some(value),
-            b"subtype" => r.subtype = Some(value),
-            b"isSidechain" => r.is_sidechain = js::is_true(line, &value),
-            b"isApiErrorMessage" => r.is_api_error = js::is_true(line, &value),
-            b"isCompactSummary" => r.is_compact_summary = js::is_true(line, &value),
-            b"isMeta" => r.is_meta = js::is_true(line, &value),
-            b"message" => r.message = Some(value),
-            b"content" => r.content = Some(value),
-            b"compactMetadata" => r.compact_metadata = Some(value),
-            b"cwd" => r.cwd = Some(value),
-            b"sessionId" => r.session_id = Some(value),
-            b"timestamp" => r.timestamp = Some(value),
-            b"entrypoint" => r.entrypoint = Some(value),
-            b"apiError" => r.api_error = Some(value),
-            b"apiErrorStatus" => r.api_error_status = Some(value),
-            b"version" => r.version = Some(value),
-            _ => {}
+        js::for_each_entry(line, |key, v| {
+            if &line[key.clone()] == b"message" {
+                let end = r.read_message(line, v)?;
+                r.message = Some(v.start..end);
+                return Ok(end);
+            }
+            let end = v.skip()?;
+            let value = v.start..end;
+            match &line[key] {
+                b"type" => r.kind = Some(value),
+                b"subtype" => r.subtype = Some(value),
+                b"isSidechain" => r.is_sidechain = js::is_true(line, &value),
+                b"isApiErrorMessage" => r.is_api_error = js::is_true(line, &value),
+                b"isCompactSummary" => r.is_compact_summary = js::is_true(line, &value),
+                b"isMeta" => r.is_meta = js::is_true(line, &value),
+                b"content" => r.content = Some(value),
+                b"compactMetadata" => r.compact_metadata = Some(value),
+                b"cwd" => r.cwd = Some(value),
+                b"sessionId" => r.session_id = Some(value),
+                b"timestamp" => r.timestamp = Some(value),
+                b"entrypoint" => r.entrypoint = Some(value),
+                b"apiError" => r.api_error = Some(value),
+                b"apiErrorStatus" => r.api_error_status = Some(value),
+                b"version" => r.version = Some(value),
+                _ => {}
+            }
+            Ok(end)
         })?;
         Ok(r)
     }
 
-    /// `message.content`, when the record has a message.
-    pub fn message_content(&self, line: &[u8]) -> Option<Span> {
-        js::get(line, self.message.as_ref()?, "content")
+    /// Walks the `message` value; a later `message` key replaces what an earlier one gave.
+    fn read_message(&mut self, line: &[u8], v: Value<'_>) -> Result<usize, SyntaxError> {
+        (self.message_content, self.model, self.usage) = (None, None, None);
+        self.media.clear();
+        if v.first() != Some(b'{') {
+            return v.skip();
+        }
+        v.object(|key, v| {
+            let key = &line[key];
+            if key == b"content" && self.message_content.is_none() {
+                let end = content_media(line, v, &mut self.media)?;
+                self.message_content = Some(v.start..end);
+                return Ok(end);
+            }
+            let end = v.skip()?;
+            match key {
+                b"model" if self.model.is_none() => self.model = Some(v.start..end),
+                b"usage" if self.usage.is_none() => self.usage = Some(v.start..end),
+                _ => {}
+            }
+            Ok(end)
+        })
     }
 }
 
@@ -69,51 +104,90 @@ pub struct MediaSpan {
 /// Calls `found` for every base64 image or document block in the content array at `content`,
 /// descending into the `content` of nested blocks (tool results).
 pub fn media_blocks(line: &[u8], content: &Span, found: &mut impl FnMut(MediaSpan)) {
-    let Ok(items) = Items::of(line, content) else {
-        return;
-    };
-    for block in items.map_while(Result::ok) {
-        let Ok(entries) = Entries::of(line, &block) else {
-            continue;
-        };
-        let (mut kind, mut source, mut nested) = (None, None, None);
-        for (k, v) in entries.map_while(Result::ok) {
-            match &line[k] {
-                b"type" => kind = js::raw_str(line, &v),
-                b"source" => source = Some(v),
-                b"content" => nested = Some(v),
-                _ => {}
-            }
-        }
-        if let (Some(kind @ (b"image" | b"document")), Some(source)) = (kind, source)
-            && let Some(m) = base64_source(line, &source)
-        {
-            found(MediaSpan {
-                block: block.clone(),
-                is_document: kind == b"document",
-                media_type: m.0,
-                data: m.1,
-            });
-        }
-        if let Some(nested) = nested {
-            media_blocks(line, &nested, found);
-        }
-    }
+    let mut media = vec![];
+    // A line that fails to walk yields the blocks found before the error.
+    let _ = content_media(line, Value::at(line, content.start, 0), &mut media);
+    media.into_iter().for_each(found);
 }
 
-/// `(media_type, data)` of a `{"type":"base64",…}` source.
-fn base64_source(line: &[u8], source: &Span) -> Option<(Span, Span)> {
+/// Walks a content value, adding its base64 blocks to `found`; returns the value's end.
+fn content_media(
+    line: &[u8],
+    content: Value<'_>,
+    found: &mut Vec<MediaSpan>,
+) -> Result<usize, SyntaxError> {
+    if content.first() != Some(b'[') {
+        return content.skip();
+    }
+    content.array(|block| block_media(line, block, found))
+}
+
+/// Walks one content block: a base64 block is added before the blocks nested in its `content`.
+/// Of repeated keys the last counts.
+fn block_media(
+    line: &[u8],
+    block: Value<'_>,
+    found: &mut Vec<MediaSpan>,
+) -> Result<usize, SyntaxError> {
+    if block.first() != Some(b'{') {
+        return block.skip();
+    }
+    let mark = found.len();
+    let (mut kind, mut source) = (None, None);
+    let end = block.object(|key, v| match &line[key] {
+        b"type" => {
+            let end = v.skip()?;
+            kind = js::raw_str(line, &(v.start..end));
+            Ok(end)
+        }
+        b"source" => {
+            let (end, media) = base64_source(line, v)?;
+            source = media;
+            Ok(end)
+        }
+        b"content" => {
+            found.truncate(mark);
+            content_media(line, v, found)
+        }
+        _ => v.skip(),
+    })?;
+    if let (Some(kind @ (b"image" | b"document")), Some((media_type, data))) = (kind, source) {
+        let media = MediaSpan {
+            block: block.start..end,
+            is_document: kind == b"document",
+            media_type,
+            data,
+        };
+        found.insert(mark, media);
+    }
+    Ok(end)
+}
+
+/// Walks a `source` value: its end, and `(media_type, data)` if it is a `{"type":"base64",…}`.
+fn base64_source(
+    line: &[u8],
+    source: Value<'_>,
+) -> Result<(usize, Option<(Span, Span)>), SyntaxError> {
+    if source.first() != Some(b'{') {
+        return Ok((source.skip()?, None));
+    }
     let (mut is_base64, mut media_type, mut data) = (false, None, None);
-    for (k, v) in Entries::of(line, source).ok()?.map_while(Result::ok) {
-        match &line[k] {
-            b"type" => is_base64 = js::raw_str(line, &v) == Some(b"base64"),
-            b"media_type" => media_type = Some(v),
-            b"data" => data = Some(v),
+    let end = source.object(|key, v| {
+        let end = v.skip()?;
+        let value = v.start..end;
+        match &line[key] {
+            b"type" => is_base64 = js::raw_str(line, &value) == Some(b"base64"),
+            b"media_type" => media_type = Some(value),
+            b"data" => data = Some(value),
             _ => {}
         }
-    }
-    let data = data.filter(|d| line[d.start] == b'"')?;
-    is_base64.then(|| (media_type.unwrap_or(data.start..data.start), data))
+        Ok(end)
+    })?;
+    let media = data
+        .filter(|d: &Span| line[d.start] == b'"')
+        .filter(|_| is_base64)
+        .map(|d| (media_type.unwrap_or(d.start..d.start), d));
+    Ok((end, media))
 }
 
 #[cfg(test)]
@@ -128,7 +202,12 @@ mod tests {
             js::raw_str(line, r.kind.as_ref().unwrap()),
             Some(&b"user"[..])
         );
-        let content = r.message_content(line).unwrap();
+        let content = r.message_content.clone().unwrap();
+        assert_eq!(r.media, {
+            let mut v = vec![];
+            media_blocks(line, &content, &mut |m| v.push(m));
+            v
+        });
         let mut found = vec![];
         media_blocks(line, &content, &mut |m| found.push(m));
         assert_eq!(
@@ -150,7 +229,8 @@ mod tests {
             br#"{"type":"user","message":{"content":"just text with \"type\":\"base64\" in it"}}"#;
         let r = Record::read(line).unwrap();
         let mut n = 0;
-        media_blocks(line, &r.message_content(line).unwrap(), &mut |_| n += 1);
+        media_blocks(line, r.message_content.as_ref().unwrap(), &mut |_| n += 1);
+        assert!(r.media.is_empty());
         assert_eq!(n, 0);
     }
 }

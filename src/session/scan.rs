@@ -11,7 +11,7 @@ use super::api_error::{self, ErrorKind};
 use super::json_span::{self as js, Span};
 use super::lines::{Line, for_each_line};
 use super::media::{self, MediaBlock, MediaKind};
-use super::record::{Record, media_blocks};
+use super::record::Record;
 
 /// How many examples of bad lines and large blocks a scan keeps.
 const KEEP_EXAMPLES: usize = 10;
@@ -161,7 +161,7 @@ impl Scanner {
             s.blank_lines += 1;
             return;
         }
-        if simdutf8::basic::from_utf8(line.bytes).is_err() {
+        if !line.utf8 {
             s.non_utf8_lines += 1;
             if s.non_utf8_examples.len() < KEEP_EXAMPLES {
                 s.non_utf8_examples.push(line.number);
@@ -225,8 +225,8 @@ impl Scanner {
                 }
             }
             (b"user", _) if !r.is_sidechain => {
-                if let Some(content) = r.message_content(b) {
-                    user(s, no, b, r, &content);
+                if let Some(content) = &r.message_content {
+                    user(s, no, b, r, content);
                 }
             }
             _ => {}
@@ -273,14 +273,18 @@ fn record_error(s: &mut SessionScan, e: ErrorRecord) {
 }
 
 fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
-    let Some(msg) = &r.message else { return };
-    let model = js::get(b, msg, "model").and_then(|m| js::string(b, &m));
+    if r.message.is_none() {
+        return;
+    }
+    let model = r.model.as_ref().and_then(|m| js::string(b, m));
     // claude also writes synthetic replies that are not errors ("No response requested."): only
     // the error flag or a recorded HTTP status make one an API error.
     if r.is_api_error || (r.api_error_status.is_some() && model.as_deref() == Some(SYNTHETIC_MODEL))
     {
-        let text = js::get(b, msg, "content")
-            .map(|c| first_text(b, &c))
+        let text = r
+            .message_content
+            .as_ref()
+            .map(|c| first_text(b, c))
             .unwrap_or_default();
         record_error(
             s,
@@ -299,9 +303,9 @@ fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
     if model.as_deref() == Some(SYNTHETIC_MODEL) {
         return; // a made-up reply: neither context usage nor the model in use
     }
-    if let Some(usage) = js::get(b, msg, "usage") {
+    if let Some(usage) = &r.usage {
         let field = |name| {
-            js::get(b, &usage, name)
+            js::get(b, usage, name)
                 .and_then(|v| js::uint(b, &v))
                 .unwrap_or(0)
         };
@@ -342,11 +346,8 @@ fn user(s: &mut SessionScan, no: u64, b: &[u8], r: &Record, content: &Span) {
             s.first_prompt = Some(shorten(&text));
         }
     }
-    // Most content has no base64 source: a byte search is much cheaper than a second walk.
-    if memchr::memmem::find(&b[content.clone()], b"\"base64\"").is_none() {
-        return;
-    }
-    media_blocks(b, content, &mut |m| {
+    // The blocks were found by `Record::read`'s walk: the content is not walked again.
+    for m in &r.media {
         let kind = if m.is_document {
             MediaKind::Document
         } else {
@@ -355,7 +356,7 @@ fn user(s: &mut SessionScan, no: u64, b: &[u8], r: &Record, content: &Span) {
         let media_type = js::string(b, &m.media_type).unwrap_or_default();
         let data = js::raw_str(b, &m.data).unwrap_or_default();
         add_media(&mut s.media, media::measure(no, kind, media_type, data));
-    });
+    }
 }
 
 fn add_media(m: &mut MediaSummary, block: MediaBlock) {
