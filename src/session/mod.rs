@@ -9,6 +9,8 @@ pub mod scan;
 mod string_end;
 
 #[cfg(test)]
+mod json_span_tests;
+#[cfg(test)]
 mod scan_tests;
 
 pub use api_error::ErrorKind;
