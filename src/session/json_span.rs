@@ -153,20 +153,9 @@ fn key_and_value_start(b: &[u8], i: usize) -> Result<(Span, usize), SyntaxError>
 fn skip_value(b: &[u8], i: usize, depth: usize) -> Result<usize, SyntaxError> {
     match b.get(i) {
         Some(b'"') => skip_string(b, i),
-        Some(b'{') => {
-            let mut entries = Entries::at(b, i, depth + 1)?;
-            for entry in &mut entries {
-                entry?;
-            }
-            Ok(entries.end())
-        }
-        Some(b'[') => {
-            let mut items = Items::at(b, i, depth + 1)?;
-            for item in &mut items {
-                item?;
-            }
-            Ok(items.end())
-        }
+        // Containers are skipped by the same walk that descends into them (`Value`).
+        Some(b'{') => Value::at(b, i, depth).object(|_, v| v.skip()),
+        Some(b'[') => Value::at(b, i, depth).array(|v| v.skip()),
         Some(b't') => skip_literal(b, i, b"true"),
         Some(b'f') => skip_literal(b, i, b"false"),
         Some(b'n') => skip_literal(b, i, b"null"),
@@ -292,11 +281,7 @@ pub struct Entries<'a>(Cursor<'a>);
 impl<'a> Entries<'a> {
     /// Walks the object whose `{` is at `span.start`; an error if it is not an object.
     pub fn of(b: &'a [u8], span: &Span) -> Result<Self, SyntaxError> {
-        Self::at(b, span.start, 1)
-    }
-
-    fn at(b: &'a [u8], i: usize, depth: usize) -> Result<Self, SyntaxError> {
-        Cursor::open(b, i, depth, b'{', b'}', "expected an object").map(Entries)
+        Cursor::open(b, span.start, 1, b'{', b'}', "expected an object").map(Entries)
     }
 
     /// The index after the closing brace, once iteration has finished.
@@ -328,11 +313,7 @@ pub struct Items<'a>(Cursor<'a>);
 impl<'a> Items<'a> {
     /// Walks the array whose `[` is at `span.start`; an error if it is not an array.
     pub fn of(b: &'a [u8], span: &Span) -> Result<Self, SyntaxError> {
-        Self::at(b, span.start, 1)
-    }
-
-    fn at(b: &'a [u8], i: usize, depth: usize) -> Result<Self, SyntaxError> {
-        Cursor::open(b, i, depth, b'[', b']', "expected an array").map(Items)
+        Cursor::open(b, span.start, 1, b'[', b']', "expected an array").map(Items)
     }
 
     /// The index after the closing bracket, once iteration has finished.
