@@ -15,6 +15,8 @@ pub mod context;
 pub mod diagnose;
 pub mod error;
 pub mod format;
+pub mod fsx;
+pub mod interrupt;
 mod json;
 pub mod ladder;
 pub mod live;
@@ -37,6 +39,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             });
         }
     };
+    interrupt::install();
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),
