@@ -38,6 +38,26 @@ pub enum Command {
     /// List the project's sessions, newest first, with size, context tokens and last error.
     #[command(after_help = AFTER_HELP)]
     Sessions(SessionsArgs),
+    /// List a session's backups, put one back (backing up the current state first), or prune old ones.
+    #[command(after_help = AFTER_HELP)]
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// List the session's backups, newest first; change nothing.
+    #[arg(long, conflicts_with_all = ["backup", "prune"])]
+    pub list: bool,
+    /// The backup to put back: a <session>.jsonl.bak[.N] file of this session (it names the
+    /// session, so --session is not needed) [default: ask; with --yes the newest].
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
+    /// Delete the session's backups made more than DAYS days ago (asks first; --yes confirms).
+    #[arg(long, value_name = "DAYS", conflicts_with = "backup")]
+    pub prune: Option<u64>,
+    /// Restore even though a live claude is attached to the session.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

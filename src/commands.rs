@@ -12,11 +12,12 @@ use crate::report::{self, DiagnoseView};
 use crate::{claude, format, json, live, paths, select, session, settings};
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
-    let ctx = Ctx::new(cli.global)?;
+    let mut ctx = Ctx::new(cli.global)?;
     match cli.command {
         // Until the wizard lands, bare `ccrescue` looks and says what to do.
         None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
+        Some(Command::Restore(args)) => crate::restore::restore_cmd(&mut ctx, &args),
     }
 }
 

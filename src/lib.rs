@@ -22,6 +22,7 @@ pub mod ladder;
 pub mod live;
 pub mod paths;
 pub mod report;
+pub mod restore;
 pub mod select;
 pub mod session;
 pub mod settings;
