@@ -266,7 +266,7 @@ fn put_back(
     )
     .with_context(|| {
         format!(
-            "cannot restore {} from {}",
+            "cannot restore {} from {} (it was left as it was)",
             session.path.display(),
             from.path.display()
         )
