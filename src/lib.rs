@@ -15,6 +15,8 @@ pub mod context;
 pub mod diagnose;
 pub mod error;
 pub mod format;
+pub mod fsx;
+pub mod interrupt;
 mod json;
 pub mod ladder;
 pub mod live;
@@ -23,6 +25,7 @@ pub mod report;
 pub mod select;
 pub mod session;
 pub mod settings;
+pub mod trim;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
