@@ -16,6 +16,7 @@ pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod fsx;
+mod generated;
 pub mod interrupt;
 mod json;
 pub mod ladder;
@@ -40,6 +41,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             });
         }
     };
+    interrupt::install();
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),

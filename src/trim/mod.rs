@@ -69,7 +69,7 @@ pub fn plan(path: &Path, opts: &TrimOptions) -> Result<TrimPlan> {
 /// [`plan`] reporting progress.
 pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Result<TrimPlan> {
     let stamp = stamp(path)?;
-    let backup = fsx::next_backup_path(path);
+    let backup = fsx::next_backup_path(path)?;
     let backup_name = file_name(&backup);
     let limits = Limits {
         tool_output_over: opts.tool_output_over(),
@@ -228,7 +228,7 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             path.display()
         );
     }
-    if fsx::next_backup_path(path) != plan.backup {
+    if fsx::next_backup_path(path)? != plan.backup {
         anyhow::bail!(
             "{} appeared since the session was read; nothing was written — run ccrescue trim again",
             plan.backup.display()

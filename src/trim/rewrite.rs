@@ -18,7 +18,11 @@ pub struct Splice {
 }
 
 /// Writes `line` with `splices` applied. `splices` are sorted by start and do not overlap.
-pub fn write_spliced(line: &[u8], splices: &[Splice], out: &mut impl Write) -> io::Result<()> {
+pub fn write_spliced(
+    line: &[u8],
+    splices: &[Splice],
+    out: &mut (impl Write + ?Sized),
+) -> io::Result<()> {
     let mut at = 0;
     for s in splices {
         debug_assert!(s.span.start >= at, "splices overlap or are unsorted");

@@ -2,7 +2,7 @@
 //! copying every line through untouched except the planned ones, which are spliced.
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow};
@@ -13,9 +13,6 @@ use super::{CHECK_EVERY, Progress, TrimPlan, file_name};
 use crate::interrupt;
 use crate::session::lines::for_each_line;
 use crate::session::record::Record;
-
-/// Big writes: one syscall per MiB of short lines; long lines go straight through.
-const WRITE_BUFFER: usize = 1 << 20;
 
 /// Per planned line: the candidate ordinals to replace with their expected sizes, and whether the
 /// line's `toolUseResult` copies go.
@@ -45,7 +42,7 @@ pub(super) fn trimmed(
         backup_name: &backup_name,
     };
     let edits = edits(plan);
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, out);
+    // `out` is buffered by fsx::replace (1 MiB): short lines are batched, long ones pass through.
     let file =
         File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
     let mut failed = None;
@@ -59,7 +56,7 @@ pub(super) fn trimmed(
                 None => out.write_all(line.bytes)?,
                 Some((ordinals, copies)) => {
                     let splices = splices(line.bytes, line.number, ordinals, *copies, &limits)?;
-                    rewrite::write_spliced(line.bytes, &splices, &mut out)?;
+                    rewrite::write_spliced(line.bytes, &splices, out)?;
                 }
             }
             if line.terminated {
@@ -78,7 +75,6 @@ pub(super) fn trimmed(
     if let Some(e) = failed {
         return Err(e);
     }
-    out.flush()?;
     progress(plan.bytes_before);
     Ok(())
 }
