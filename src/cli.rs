@@ -41,6 +41,17 @@ pub enum Command {
     /// List a session's backups, put one back (backing up the current state first), or prune old ones.
     #[command(after_help = AFTER_HELP)]
     Restore(RestoreArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    ///
+    /// bash: `ccrescue completions bash > ~/.local/share/bash-completion/completions/ccrescue`;
+    /// zsh: `ccrescue completions zsh > ~/.zfunc/_ccrescue` (with ~/.zfunc in $fpath);
+    /// fish: `ccrescue completions fish > ~/.config/fish/completions/ccrescue.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

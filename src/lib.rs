@@ -16,6 +16,7 @@ pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod fsx;
+mod generated;
 pub mod interrupt;
 mod json;
 pub mod ladder;
@@ -26,6 +27,7 @@ pub mod restore;
 pub mod select;
 pub mod session;
 pub mod settings;
+pub mod trim;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
