@@ -30,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         // Until the wizard lands, bare `ccrescue` looks and says what to do.
         None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
+        Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
         Some(Command::Restore(args)) => crate::restore::restore_cmd(&mut ctx, &args),
     }
 }

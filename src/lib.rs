@@ -28,6 +28,7 @@ pub mod select;
 pub mod session;
 pub mod settings;
 pub mod trim;
+mod trim_cmd;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {

@@ -23,6 +23,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// A short name for listings.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Image => "image",
+            ChangeKind::Document => "document",
+            ChangeKind::ToolOutput => "tool output",
+            ChangeKind::DuplicateCopy => "toolUseResult copy",
+        }
+    }
+
     pub fn noun(self, n: u64) -> &'static str {
         match (self, n == 1) {
             (ChangeKind::Image, true) => "image",

@@ -169,14 +169,14 @@ impl TrimPlan {
             .iter()
             .map(|c| {
                 let what = match (&c.media_type, c.width, c.height) {
-                    (Some(t), Some(w), Some(h)) => format!("{:?} {t} {w}×{h}", c.kind),
-                    (Some(t), _, _) => format!("{:?} {t}", c.kind),
-                    _ => format!("{:?}", c.kind),
+                    (Some(t), Some(w), Some(h)) => format!("{} {t} {w}×{h}", c.kind.label()),
+                    (Some(t), _, _) => format!("{} {t}", c.kind.label()),
+                    _ => c.kind.label().to_owned(),
                 };
                 format!(
                     "line {:>7}  {:<40}  {:>9} → {:<9}  ~{} tokens",
                     c.line,
-                    what.to_lowercase(),
+                    what,
                     human_bytes(c.bytes),
                     human_bytes(c.bytes_after),
                     thousands(c.est_tokens)
