@@ -15,6 +15,7 @@ pub mod context;
 pub mod diagnose;
 pub mod error;
 pub mod format;
+pub mod fsx;
 mod json;
 pub mod ladder;
 pub mod live;
