@@ -36,7 +36,9 @@ pub fn refused(message: impl Into<String>, hint: Option<String>) -> anyhow::Erro
 
 /// The exit code for an error that ended a command.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<Refused>().is_some() {
+    if err.chain().any(|c| c.is::<crate::interrupt::Interrupted>()) {
+        EXIT_INTERRUPTED
+    } else if err.downcast_ref::<Refused>().is_some() {
         EXIT_REFUSED
     } else {
         EXIT_FAILED

@@ -16,6 +16,8 @@ pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod fsx;
+mod generated;
+pub mod interrupt;
 mod json;
 pub mod ladder;
 pub mod live;
@@ -38,6 +40,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             });
         }
     };
+    interrupt::install();
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),

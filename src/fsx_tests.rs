@@ -1,0 +1,225 @@
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+use super::*;
+
+fn session(dir: &Path, content: &[u8]) -> PathBuf {
+    let path = dir.join("s.jsonl");
+    fs::write(&path, content).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn write_all(bytes: &'static [u8]) -> impl FnOnce(&mut dyn Write) -> Result<()> {
+    move |out| Ok(out.write_all(bytes)?)
+}
+
+fn filetime_of(path: &Path) -> i64 {
+    fs::metadata(path).unwrap().mtime()
+}
+
+fn accept(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[test]
+fn replace_with_a_link_backup_keeps_the_original_and_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"old\n");
+    let done = replace(&path, Backup::Link, write_all(b"new\n"), accept).unwrap();
+    let backup = done.backup.unwrap();
+    assert_eq!(backup, dir.path().join("s.jsonl.bak"));
+    assert_eq!(fs::read(&path).unwrap(), b"new\n");
+    assert_eq!(fs::read(&backup).unwrap(), b"old\n");
+    assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    assert_ne!(
+        fs::metadata(&path).unwrap().ino(),
+        fs::metadata(&backup).unwrap().ino(),
+        "the session is a new file; the backup is the old inode"
+    );
+    assert_eq!(
+        names(dir.path()),
+        ["s.jsonl", "s.jsonl.bak"],
+        "no temp file left"
+    );
+}
+
+#[test]
+fn backups_never_overwrite_and_number_past_the_highest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"v1\n");
+    fs::write(dir.path().join("s.jsonl.bak.3"), b"older").unwrap();
+    let first = replace(&path, Backup::Link, write_all(b"v2\n"), accept).unwrap();
+    assert_eq!(first.backup.unwrap(), dir.path().join("s.jsonl.bak.4"));
+    let second = replace(&path, Backup::Copy, write_all(b"v3\n"), accept).unwrap();
+    assert_eq!(second.backup.unwrap(), dir.path().join("s.jsonl.bak.5"));
+    assert_eq!(
+        fs::read(dir.path().join("s.jsonl.bak.3")).unwrap(),
+        b"older"
+    );
+    assert_eq!(fs::read(dir.path().join("s.jsonl.bak.4")).unwrap(), b"v1\n");
+    assert_eq!(fs::read(dir.path().join("s.jsonl.bak.5")).unwrap(), b"v2\n");
+    let listed: Vec<u64> = list_backups(&path)
+        .unwrap()
+        .iter()
+        .map(|b| b.number)
+        .collect();
+    assert_eq!(listed, [5, 4, 3], "newest first");
+    assert_eq!(
+        next_backup_path(&path).unwrap(),
+        dir.path().join("s.jsonl.bak.6")
+    );
+}
+
+#[test]
+fn a_failed_write_or_validation_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"keep me\n");
+    let err = replace(
+        &path,
+        Backup::Link,
+        |out| {
+            out.write_all(b"half")?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "No space left on device").into())
+        },
+        accept,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("No space left on device"),
+        "{err:#}"
+    );
+    let err = replace(&path, Backup::Link, write_all(b"bad\n"), |_| {
+        bail!("line count changed")
+    })
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("failed validation; nothing was changed: line count changed"),
+        "{err:#}"
+    );
+    let err = replace(
+        &path,
+        Backup::Link,
+        |_| Err(interrupt::Interrupted.into()),
+        accept,
+    )
+    .unwrap_err();
+    assert!(err.chain().any(|c| c.is::<interrupt::Interrupted>()));
+    assert_eq!(fs::read(&path).unwrap(), b"keep me\n");
+    assert_eq!(names(dir.path()), ["s.jsonl"], "no temp file, no backup");
+}
+
+#[test]
+fn a_file_that_grows_during_the_write_is_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"a\n");
+    let appender = path.clone();
+    let err = replace(
+        &path,
+        Backup::Link,
+        move |out| {
+            // claude appending a record while ccrescue writes
+            let mut f = OpenOptions::new().append(true).open(&appender)?;
+            f.write_all(b"b\n")?;
+            Ok(out.write_all(b"trimmed\n")?)
+        },
+        accept,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("changed while ccrescue was writing"),
+        "{err:#}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"a\nb\n");
+    assert_eq!(names(dir.path()), ["s.jsonl"]);
+}
+
+#[test]
+fn a_copy_backup_is_independent_of_later_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"one\n");
+    let old = filetime_of(&path) - 3600;
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(old as u64))
+        .unwrap();
+    let backup = backup_copy(&path).unwrap();
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"two\n")
+        .unwrap();
+    assert_eq!(fs::read(&backup).unwrap(), b"one\n");
+    assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&backup).unwrap().mtime(),
+        fs::metadata(dir.path().join("s.jsonl.bak"))
+            .unwrap()
+            .mtime()
+    );
+    assert_eq!(names(dir.path()), ["s.jsonl", "s.jsonl.bak"]);
+}
+
+#[test]
+fn list_backups_ignores_other_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"x\n");
+    for name in [
+        "s.jsonl.bak",
+        "s.jsonl.bak.2",
+        "s.jsonl.bak.0",
+        "s.jsonl.bak.x",
+        "s.jsonl.bakery",
+        "t.jsonl.bak",
+    ] {
+        fs::write(dir.path().join(name), b"").unwrap();
+    }
+    let listed: Vec<String> = list_backups(&path)
+        .unwrap()
+        .iter()
+        .map(|b| b.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(listed, ["s.jsonl.bak.2", "s.jsonl.bak"]);
+}
+
+#[test]
+fn stale_temps_of_dead_processes_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    // A pid that cannot be alive (above Linux's pid_max).
+    let stale = dir.path().join(".s.jsonl.ccrescue-99999999.tmp");
+    let mine = dir
+        .path()
+        .join(format!(".s.jsonl.ccrescue-{}.tmp", std::process::id()));
+    let other = dir.path().join(".notes.ccrescue-x.tmp");
+    for p in [&stale, &mine, &other] {
+        fs::write(p, b"partial").unwrap();
+    }
+    assert_eq!(sweep_stale_temps(dir.path()), std::slice::from_ref(&stale));
+    assert!(!stale.exists() && mine.exists() && other.exists());
+    assert_eq!(temp_pid(".a.jsonl.ccrescue-42.tmp"), Some(42));
+    assert_eq!(temp_pid("a.jsonl"), None);
+}
+
+#[test]
+fn end_torn_line_appends_only_when_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{\"a\":1}\n{\"b\":");
+    assert!(end_torn_line(&path).unwrap());
+    assert_eq!(fs::read(&path).unwrap(), b"{\"a\":1}\n{\"b\":\n");
+    assert!(!end_torn_line(&path).unwrap());
+    let empty = dir.path().join("e.jsonl");
+    fs::write(&empty, b"").unwrap();
+    assert!(!end_torn_line(&empty).unwrap());
+    assert_eq!(fs::read(&empty).unwrap(), b"");
+}

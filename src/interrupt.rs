@@ -1,0 +1,66 @@
+//! Ctrl-C, SIGTERM and SIGHUP: one handler for the whole process. While a guard is held (a claude
+//! child runs, or a file is being replaced) the handler only raises a flag, so claude handles
+//! Ctrl-C itself and ccrescue waits for it, and a write in progress stops at its next check and
+//! cleans up. With no guard held there is nothing to clean up: the cursor is restored and the
+//! process exits with 130 at once.
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::error::EXIT_INTERRUPTED;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static GUARDS: AtomicUsize = AtomicUsize::new(0);
+
+/// The error a step returns when it stopped because of Ctrl-C (exit code 130).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("interrupted; nothing was left half-written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Installs the handler (once, at start-up). A failure to install is not fatal: Ctrl-C then
+/// falls back to the default action, which still never leaves a half-written session file in
+/// place of the original (writes go to a temp file that is renamed only when complete).
+pub fn install() {
+    let _ = ctrlc::try_set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        if GUARDS.load(Ordering::SeqCst) == 0 {
+            let _ = console::Term::stderr().show_cursor();
+            std::process::exit(EXIT_INTERRUPTED.into());
+        }
+    });
+}
+
+/// True once Ctrl-C (or SIGTERM/SIGHUP) has been received.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// `Err(Interrupted)` once Ctrl-C has been received: long loops call it between units of work.
+pub fn check() -> anyhow::Result<()> {
+    if interrupted() {
+        Err(Interrupted.into())
+    } else {
+        Ok(())
+    }
+}
+
+/// While the returned guard lives, Ctrl-C only raises the flag (see the module doc).
+#[must_use = "the guard defers Ctrl-C only while it is alive"]
+pub fn defer() -> Deferred {
+    GUARDS.fetch_add(1, Ordering::SeqCst);
+    Deferred(())
+}
+
+pub struct Deferred(());
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        GUARDS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
