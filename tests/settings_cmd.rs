@@ -240,3 +240,79 @@ fn on_a_terminal_each_file_is_asked_for_with_its_before_and_after_line() {
         t.screen()
     );
 }
+
+/// Runs ccrescue as `nobody` (everything here runs as root, which can write anything).
+fn ccrescue_as_nobody(sb: &Sandbox, project: &Path, args: &[&str]) -> common::Ran {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let mut dir = project.to_path_buf();
+    // nobody must reach the files: open every folder from the sandbox root down for reading.
+    let mut open = vec![
+        sb.root().to_path_buf(),
+        sb.home(),
+        sb.config_dir(),
+        sb.tmp(),
+        sb.bin_dir(),
+    ];
+    while dir.starts_with(sb.root()) {
+        open.push(dir.clone());
+        if !dir.pop() {
+            break;
+        }
+    }
+    open.push(project.join(".claude"));
+    for d in open.iter().filter(|d| d.is_dir()) {
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut cmd = sb.command(exe(), project);
+    cmd.args(args).uid(65534).gid(65534);
+    common::ran(ccrescue_testbench::sandbox::run_with_timeout(
+        cmd,
+        ccrescue_testbench::sandbox::RUN_TIMEOUT,
+    ))
+}
+
+#[test]
+fn files_the_user_may_not_write_are_named_and_left_as_they_were() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_mock, sb, project) = setup();
+    let text = "{\"model\": \"claude-sonnet-4-6[1m]\"}";
+    let user = write(&user_file(&sb), text);
+    fs::set_permissions(&user, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = ccrescue_as_nobody(&sb, &project, &["settings", "--fix", "--yes"]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains(&format!("cannot write {}", user.display())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Nothing ccrescue can change"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(fs::read_to_string(&user).unwrap(), text);
+
+    // The file is writable but its folder is not: the temp file cannot be made, so the write
+    // fails with the path named, exit 1, and the file stays as it was.
+    fs::set_permissions(&user, fs::Permissions::from_mode(0o666)).unwrap();
+    let out = ccrescue_as_nobody(&sb, &project, &["settings", "--fix", "--yes"]).expect_code(1);
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("{} was left as it was", user.display())),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fs::read_to_string(&user).unwrap(), text);
+    let left: Vec<_> = fs::read_dir(sb.config_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        [std::ffi::OsString::from("settings.json")],
+        "no temp file or backup left"
+    );
+}
