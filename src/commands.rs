@@ -30,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         // Until the wizard lands, bare `ccrescue` looks and says what to do.
         None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
+        Some(Command::Settings(args)) => settings::command::run(&ctx, args.fix),
     }
 }
 
