@@ -87,6 +87,31 @@ fn trim_takes_the_screenshots_out_and_keeps_the_original_as_a_backup() {
     );
     assert_eq!(snapshot(sb.root()), before);
 
+    // --target-tokens takes the largest image first and stops once under the target.
+    let j = ccrescue(&sb, &s.project, &["trim", "--dry-run", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(j["trimmed"], false);
+    let tokens = j["plan"]["tokens_before"].as_u64().unwrap();
+    let target = (tokens - 1).to_string();
+    let j = ccrescue(
+        &sb,
+        &s.project,
+        &["trim", "--dry-run", "--json", "--target-tokens", &target],
+    )
+    .expect_code(0)
+    .json();
+    let changes = j["plan"]["changes"].as_array().unwrap();
+    let images: Vec<_> = changes.iter().filter(|c| c["kind"] == "image").collect();
+    assert_eq!(images.len(), 1, "{changes:?}");
+    assert_eq!(
+        (images[0]["width"].as_u64(), images[0]["height"].as_u64()),
+        (Some(56), Some(42))
+    );
+    assert_eq!(j["plan"]["target_reached"], true);
+    assert!(j["plan"]["tokens_after"].as_u64().unwrap() < tokens - 1);
+    assert_eq!(snapshot(sb.root()), before);
+
     // No terminal and no --yes: refused, naming --yes.
     let refused = ccrescue(&sb, &s.project, &["trim"]).expect_code(2);
     assert!(
