@@ -398,6 +398,10 @@ fn trim_reports_each_damaged_line_once() {
         "one line per damaged line, nothing more:\n{}",
         out.stdout
     );
+    // Each in its own words, not all as JSON errors.
+    assert!(kept[0].contains("not a JSON record"), "{kept:?}");
+    assert!(kept[1].contains("not valid UTF-8"), "{kept:?}");
+    assert!(kept[2].contains("the last line has no newline"), "{kept:?}");
 }
 
 #[test]

@@ -166,26 +166,30 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
     let (old, new): (u64, u64) = changes
         .iter()
         .fold((0, 0), |(o, n), c| (o + c.bytes, n + c.bytes_after));
+    // One line can be damaged in several ways (a torn or non-UTF-8 line usually fails to parse
+    // too): the most specific wording comes first, and each line is listed once.
     let mut kept_verbatim: Vec<KeptLine> = scan
-        .malformed_examples
-        .iter()
-        .map(|b| KeptLine {
-            line: b.line,
-            problem: format!("not a JSON record ({})", b.problem),
+        .torn_last_line
+        .then(|| KeptLine {
+            line: scan.lines,
+            problem: "the last line has no newline (torn write, or claude is writing)".to_owned(),
         })
+        .into_iter()
         .chain(scan.non_utf8_examples.iter().map(|&line| KeptLine {
             line,
             problem: "not valid UTF-8".to_owned(),
         }))
+        .chain(scan.malformed_examples.iter().map(|b| KeptLine {
+            line: b.line,
+            problem: format!("not a JSON record ({})", b.problem),
+        }))
         .collect();
-    if scan.torn_last_line {
-        kept_verbatim.push(KeptLine {
-            line: scan.lines,
-            problem: "the last line has no newline (torn write, or claude is writing)".to_owned(),
-        });
-    }
-    kept_verbatim.sort_by_key(|k| k.line);
+    kept_verbatim.sort_by_key(|k| k.line); // stable: the specific wording stays first
+    let listed_with_overlaps = kept_verbatim.len() as u64;
     kept_verbatim.dedup_by_key(|k| k.line);
+    // Exact while every damaged line is listed; beyond the examples, overlaps cannot be seen.
+    let damaged_lines = (scan.malformed + scan.non_utf8_lines + u64::from(scan.torn_last_line))
+        .saturating_sub(listed_with_overlaps - kept_verbatim.len() as u64);
     Ok(TrimPlan {
         path: path.to_owned(),
         backup,
@@ -200,6 +204,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
         after_line: scan.last_boundary_line.filter(|_| !opts.all),
         kept_verbatim,
         malformed_lines: scan.malformed,
+        damaged_lines,
         non_utf8_lines: scan.non_utf8_lines,
         torn_last_line: scan.torn_last_line,
         stamp,

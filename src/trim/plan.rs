@@ -83,6 +83,8 @@ pub struct TrimPlan {
     /// Malformed lines, non-UTF-8 lines and a torn last line: kept byte for byte (examples).
     pub kept_verbatim: Vec<KeptLine>,
     pub malformed_lines: u64,
+    /// Distinct lines kept verbatim because they are damaged (malformed, non-UTF-8, torn).
+    pub damaged_lines: u64,
     pub non_utf8_lines: u64,
     pub torn_last_line: bool,
     #[serde(skip)]
@@ -155,7 +157,8 @@ impl TrimPlan {
         for k in &self.kept_verbatim {
             out.push(format!("Kept as it is: line {}: {}", k.line, k.problem));
         }
-        let more = (self.malformed_lines + self.non_utf8_lines + u64::from(self.torn_last_line))
+        let more = self
+            .damaged_lines
             .saturating_sub(self.kept_verbatim.len() as u64);
         if more > 0 {
             out.push(format!("Kept as it is: {more} more such lines"));
