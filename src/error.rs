@@ -45,8 +45,49 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
 }
 
-/// The hint to print under an error, if it has one.
-pub fn hint(err: &anyhow::Error) -> Option<&str> {
-    err.downcast_ref::<Refused>()
-        .and_then(|r| r.hint.as_deref())
+/// The hint to print under an error, if it has one: a refusal's own, else one for the I/O
+/// failures a user can do something about. Every write goes through a temp file that is removed
+/// on failure, so a failed write has changed nothing.
+pub fn hint(err: &anyhow::Error) -> Option<String> {
+    if let Some(r) = err.downcast_ref::<Refused>() {
+        return r.hint.clone();
+    }
+    let io = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())?;
+    match io.kind() {
+        std::io::ErrorKind::StorageFull => Some(
+            "nothing was changed; free some disk space (the folder named above) and run the same command again".into(),
+        ),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => Some(
+            "nothing was changed; run ccrescue as the user who owns the file (the one who runs claude), or make the folder writable".into(),
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_failures_get_a_hint_and_refusals_keep_theirs() {
+        let full = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::StorageFull))
+            .context("writing the new /s.jsonl");
+        assert!(hint(&full).unwrap().contains("free some disk space"));
+        let denied =
+            anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(
+            hint(&denied)
+                .unwrap()
+                .contains("the user who owns the file")
+        );
+        let other = anyhow::Error::from(std::io::Error::other("boom"));
+        assert_eq!(hint(&other), None);
+        assert_eq!(
+            hint(&refused("no", Some("do this".into()))).as_deref(),
+            Some("do this")
+        );
+        assert_eq!(exit_code(&full), EXIT_FAILED);
+    }
 }

@@ -450,6 +450,12 @@ fn trim_in_a_folder_nobody_may_write_fails_and_changes_nothing() {
         .unwrap_or_default();
     assert!(err.contains("Permission denied"), "{}", out.stderr);
     assert!(
+        out.stderr
+            .contains("hint: nothing was changed; run ccrescue as the user who owns the file"),
+        "{}",
+        out.stderr
+    );
+    assert!(
         err.contains(&dir.display().to_string()),
         "the message names the folder: {}",
         out.stderr
@@ -475,6 +481,12 @@ fn trim_on_a_full_disk_fails_with_the_reason_and_leaves_every_file() {
         .find(|l| l.starts_with("error: "))
         .unwrap_or_default();
     assert!(err.contains("No space left on device"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("hint: nothing was changed; free some disk space"),
+        "{}",
+        out.stderr
+    );
     assert!(
         err.contains(&s.session.file.display().to_string()),
         "{}",
