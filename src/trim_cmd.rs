@@ -34,7 +34,8 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             console::style("warning:").for_stderr().yellow().bold()
         )
     };
-    if let Some(folder) = path.parent() {
+    // Temp files sit next to the file itself (the target, when the session is a symlink).
+    if let Some(folder) = fsx::resolve(&path).parent() {
         for stale in fsx::sweep_stale_temps(folder) {
             warn(&format!(
                 "removed {}, left behind by an interrupted ccrescue",
