@@ -172,7 +172,7 @@ fn read_file(path: &Path, out: &mut SettingsFindings) {
         out.pins.push(Pin {
             file: name.clone(),
             key: "model".into(),
-            value: model.to_owned(),
+            value: redact("model", model),
         });
     }
     let Some(env) = doc.get("env").and_then(Value::as_object) else {
@@ -296,6 +296,10 @@ mod tests {
         assert_eq!(redact("apiKeyHelper", "x"), "<redacted>");
         assert_eq!(redact("SOMETHING", "sk-ant-123"), "<redacted>");
         assert_eq!(redact("SOMETHING", "eyJhbGciOi"), "<redacted>");
+        // A key pasted where the model goes is not shown as a pin either.
+        let tmp = tempfile::tempdir().unwrap();
+        let pasted = write(tmp.path(), "s.json", r#"{"model":"sk-ant-api03-x[1m]"}"#);
+        assert_eq!(find(&[pasted], &[]).pins[0].value, "<redacted>");
         assert_eq!(
             redact("ANTHROPIC_MODEL", "claude-sonnet-4-6[1m]"),
             "claude-sonnet-4-6[1m]"
