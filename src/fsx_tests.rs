@@ -1,5 +1,8 @@
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
+use std::io;
+use std::time::SystemTime;
+
 use super::*;
 
 type Hook = Box<dyn FnOnce(&Path)>;
