@@ -110,7 +110,8 @@ pub struct TrimArgs {
     /// documents first, then long text tool outputs, the largest first.
     #[arg(long, value_name = "N")]
     pub target_tokens: Option<u64>,
-    /// Trim even though a running claude is attached to the session (claude may write over it).
+    /// Trim even though a running claude is attached to the session (that claude keeps sending
+    /// the removed blocks until it is restarted).
     #[arg(long)]
     pub force: bool,
 }

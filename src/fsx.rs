@@ -7,13 +7,17 @@
 //! A temp file is `.s.jsonl.ccrescue-<pid>.tmp`: hidden, and not ending in `.jsonl`, so claude
 //! never takes it for a session.
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use anyhow::{Context as _, Result, bail};
 
 use crate::interrupt;
+
+mod backups;
+
+pub use backups::{BackupFile, backup_copy, list_backups, next_backup_path};
+use backups::{backup_copy_from, backup_link};
 
 /// Which backup `replace` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +36,6 @@ pub struct Replaced {
     pub backup: Option<PathBuf>,
 }
 
-/// One backup of a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupFile {
-    pub path: PathBuf,
-    /// 0 for `.bak`, N for `.bak.N`.
-    pub number: u64,
-    pub modified: SystemTime,
-    pub bytes: u64,
-}
-
-/// Bytes to keep free beyond a copy's own size, so a backup never fills the disk to the brim.
-const SPARE_BYTES: u64 = 16 << 20;
 const TEMP_MARK: &str = ".ccrescue-";
 const TEMP_SUFFIX: &str = ".tmp";
 
@@ -52,6 +44,12 @@ const TEMP_SUFFIX: &str = ".tmp";
 /// renamed over `path`. On any error — including Ctrl-C, which `write` should poll with
 /// `interrupt::check()` — the temp file is removed and `path` is untouched. Refuses when `path`
 /// changed while the new content was being written (someone else is writing it).
+///
+/// A symlinked `path` keeps its link: its target is replaced (temp file and backups next to the
+/// target; see [`resolve`]). Whole JSON lines appended to the original in the instant between
+/// the last check and the rename (claude opens the session by path for every append, so one
+/// that opened it just before the rename writes to the old file) are carried over to the end of
+/// the new file; any other late change is an error naming where the late bytes are kept.
 pub fn replace(
     path: &Path,
     backup: Backup,
@@ -59,7 +57,14 @@ pub fn replace(
     validate: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<Replaced> {
     let _defer = interrupt::defer();
-    let before = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let path = &resolve(path);
+    // Held open to the end: after the rename it still shows the old file, so late writes to it
+    // can be seen (and carried over) instead of vanishing with its last name.
+    let mut original =
+        File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let before = original
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut taken = match backup {
         Backup::Copy => Some(backup_copy(path)?),
         _ => None,
@@ -83,7 +88,7 @@ pub fn replace(
         .with_context(|| format!("cannot sync {}", temp.path.display()))?;
     interrupt::check()?;
     let now = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if now.len() != before.len() || now.modified().ok() != before.modified().ok() {
+    if changed(&before, &now) || !same_file(&before, &now) {
         bail!(
             "{} changed while ccrescue was writing its new version (is claude running on it?); nothing was changed",
             path.display()
@@ -92,6 +97,8 @@ pub fn replace(
     if backup == Backup::Link {
         taken = Some(backup_link(path)?);
     }
+    #[cfg(test)]
+    tests::BEFORE_RENAME.with(|hook| hook.take().map(|f| f(path)));
     fs::rename(&temp.path, path).with_context(|| {
         format!(
             "cannot rename {} over {}",
@@ -101,156 +108,102 @@ pub fn replace(
     })?;
     temp.disarm();
     sync_folder(path);
+    let after = original
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if changed(&before, &after) {
+        carry_over(
+            &mut original,
+            before.len(),
+            after.len(),
+            path,
+            taken.as_deref(),
+        )?;
+    }
     Ok(Replaced { backup: taken })
 }
 
-/// A real copy of `path` as its next backup name, never overwriting one: written to a temp file,
-/// synced, then linked into place (no-clobber). Checks first that the copy fits on the disk.
-pub fn backup_copy(path: &Path) -> Result<PathBuf> {
-    let _defer = interrupt::defer();
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let folder = parent(path);
-    if let Ok(free) = fs4::available_space(folder) {
-        let need = meta.len().saturating_add(SPARE_BYTES);
-        if free < need {
+fn changed(before: &fs::Metadata, now: &fs::Metadata) -> bool {
+    now.len() != before.len() || now.modified().ok() != before.modified().ok()
+}
+
+/// True when both describe the same file (unix: device and inode; elsewhere assumed).
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        (a.dev(), a.ino()) == (b.dev(), b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
+    }
+}
+
+/// The old file (`original`, already renamed over) was written to after the last check. If it
+/// only grew by whole JSON lines after a line end — an append — those lines are appended to the
+/// new `path`, where they belong. Anything else cannot be merged: the error says where the old
+/// file's bytes are (the link backup, or a copy saved now).
+fn carry_over(
+    original: &mut File,
+    was: u64,
+    now: u64,
+    path: &Path,
+    backup: Option<&Path>,
+) -> Result<()> {
+    let late = if now > was {
+        let mut bytes = vec![];
+        original.seek(SeekFrom::Start(was.saturating_sub(1)))?;
+        original.read_to_end(&mut bytes)?;
+        let after_line_end = was == 0 || bytes.first() == Some(&b'\n');
+        let tail = &bytes[usize::from(was > 0)..];
+        let whole_lines = tail.ends_with(b"\n")
+            && tail.split(|&b| b == b'\n').all(|l| {
+                l.is_empty() || serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
+            });
+        (after_line_end && whole_lines).then(|| tail.to_vec())
+    } else {
+        None
+    };
+    if let Some(tail) = late {
+        let mut out = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(&tail).and_then(|()| f.sync_all()));
+        if let Err(e) = out.as_mut() {
             bail!(
-                "not enough free space in {} to back up {} ({} needed, {} free); free some space and try again",
-                folder.display(),
+                "{} was appended to while ccrescue replaced it, and the late lines could not be added to the new version ({e}); they are in {}",
                 path.display(),
-                crate::format::human_bytes(need),
-                crate::format::human_bytes(free)
+                backup.map_or("the old version".into(), |b| b.display().to_string())
             );
         }
+        return Ok(());
     }
-    let temp = TempFile::create(path)?;
-    {
-        let mut src =
-            File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut dst = temp.file()?;
-        copy_checked(&mut src, &mut dst).with_context(|| {
-            format!("cannot copy {} to {}", path.display(), temp.path.display())
-        })?;
-        if let Ok(m) = meta.modified() {
-            let _ = dst.set_modified(m); // a copy dates from its content, like a link backup
+    let kept = match backup {
+        Some(b) => b.to_owned(),
+        None => {
+            original.seek(SeekFrom::Start(0))?;
+            backup_copy_from(path, original)?
         }
-        keep_permissions(&meta, &temp.path)?;
-        dst.sync_all()
-            .with_context(|| format!("cannot sync {}", temp.path.display()))?;
-    }
-    let backup = claim_backup_name(path, |candidate| {
-        match fs::hard_link(&temp.path, candidate) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            // No hard links here (some network and FAT file systems): rename, after checking the
-            // name is still free (not atomic, but the name was free a moment ago).
-            Err(_) if !candidate.exists() => fs::rename(&temp.path, candidate).map(|()| true),
-            Err(e) => Err(e),
-        }
-    })?;
-    drop(temp); // removes the temp name if it is still there (after a link)
-    sync_folder(path);
-    Ok(backup)
-}
-
-/// A hard link to `path` as its next backup name; a copy where links fail.
-fn backup_link(path: &Path) -> Result<PathBuf> {
-    let mut unsupported = false;
-    let linked = claim_backup_name(path, |candidate| match fs::hard_link(path, candidate) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            unsupported = true;
-            Ok(true)
-        }
-    })?;
-    if unsupported {
-        return backup_copy(path);
-    }
-    Ok(linked)
-}
-
-/// Tries `claim` on successive backup names, starting one past the highest present, until it
-/// returns true (claimed) — false means the name was taken meanwhile.
-fn claim_backup_name(
-    path: &Path,
-    mut claim: impl FnMut(&Path) -> io::Result<bool>,
-) -> Result<PathBuf> {
-    let mut number = list_backups(path)?
-        .iter()
-        .map(|b| b.number + 1)
-        .max()
-        .unwrap_or(0);
-    loop {
-        let candidate = backup_name(path, number);
-        if claim(&candidate)
-            .with_context(|| format!("cannot write backup {}", candidate.display()))?
-        {
-            return Ok(candidate);
-        }
-        number += 1;
-    }
-}
-
-/// The name the next backup of `path` would get (for messages shown before writing).
-pub fn next_backup_path(path: &Path) -> Result<PathBuf> {
-    let number = list_backups(path)?
-        .iter()
-        .map(|b| b.number + 1)
-        .max()
-        .unwrap_or(0);
-    Ok(backup_name(path, number))
-}
-
-fn backup_name(path: &Path, number: u64) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".bak");
-    if number > 0 {
-        name.push(format!(".{number}"));
-    }
-    path.with_file_name(name)
-}
-
-/// The backups of `path` (`<name>.bak`, `<name>.bak.N`), newest first.
-pub fn list_backups(path: &Path) -> Result<Vec<BackupFile>> {
-    let folder = parent(path);
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Ok(vec![]);
     };
-    let prefix = format!("{name}.bak");
-    let entries = match fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", folder.display())),
-    };
-    let mut found = vec![];
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
-        let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-            continue;
-        };
-        let number = match rest {
-            "" => 0,
-            _ => match rest.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
-                Some(n) if n > 0 => n,
-                _ => continue,
-            },
-        };
-        let meta = entry
-            .metadata()
-            .with_context(|| format!("cannot read {}", entry.path().display()))?;
-        if !meta.is_file() {
-            continue;
+    bail!(
+        "{} was changed by another program (claude?) while ccrescue replaced it: it now holds ccrescue's new version, and {} holds the other program's; quit that program, then keep the one you want (ccrescue restore puts a backup back)",
+        path.display(),
+        kept.display()
+    )
+}
+
+/// The file ccrescue changes for `path`: `path` itself, or the target of a symlink at `path`
+/// (so the link stays a link and the change reaches the file claude reads through it). Backups
+/// and temp files sit next to that file. A dangling link resolves to itself and fails later.
+pub fn resolve(path: &Path) -> PathBuf {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
         }
-        found.push(BackupFile {
-            path: entry.path(),
-            number,
-            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-            bytes: meta.len(),
-        });
+        _ => path.to_owned(),
     }
-    found.sort_by_key(|b| std::cmp::Reverse(b.number));
-    Ok(found)
 }
 
 /// Removes ccrescue's own temp files in `dir` whose process is gone (left by a SIGKILL or a power

@@ -1,6 +1,27 @@
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
+use std::io;
+use std::time::SystemTime;
+
 use super::*;
+
+type Hook = Box<dyn FnOnce(&Path)>;
+
+thread_local! {
+    /// Runs inside `replace` between its last check and the rename: a test's "claude appends
+    /// right now".
+    pub(super) static BEFORE_RENAME: std::cell::Cell<Option<Hook>> =
+        const { std::cell::Cell::new(None) };
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
 
 fn session(dir: &Path, content: &[u8]) -> PathBuf {
     let path = dir.join("s.jsonl");
@@ -222,4 +243,77 @@ fn end_torn_line_appends_only_when_needed() {
     fs::write(&empty, b"").unwrap();
     assert!(!end_torn_line(&empty).unwrap());
     assert_eq!(fs::read(&empty).unwrap(), b"");
+}
+
+#[test]
+fn lines_appended_just_before_the_rename_are_carried_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{\"a\":1}\n");
+    BEFORE_RENAME.set(Some(Box::new(|p: &Path| append(p, b"{\"late\":2}\n"))));
+    let done = replace(&path, Backup::Link, write_all(b"{\"a\":0}\n"), accept).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"{\"a\":0}\n{\"late\":2}\n");
+    assert_eq!(
+        fs::read(done.backup.unwrap()).unwrap(),
+        b"{\"a\":1}\n{\"late\":2}\n",
+        "the backup is the old file, late line included"
+    );
+    assert_eq!(names(dir.path()), ["s.jsonl", "s.jsonl.bak"]);
+}
+
+#[test]
+fn a_late_change_that_is_not_an_append_is_reported_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{\"model\":\"x\"}\n");
+    BEFORE_RENAME.set(Some(Box::new(|p: &Path| {
+        fs::write(p, b"{\"model\":\"other\"}\n").unwrap()
+    })));
+    let err = replace(&path, Backup::None, write_all(b"{}\n"), accept).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("was changed by another program"), "{msg}");
+    assert!(
+        msg.contains("s.jsonl.bak holds the other program's"),
+        "{msg}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"{}\n");
+    assert_eq!(
+        fs::read(dir.path().join("s.jsonl.bak")).unwrap(),
+        b"{\"model\":\"other\"}\n",
+        "the other program's version is saved, not lost with the old file"
+    );
+}
+
+#[test]
+fn a_symlinked_file_keeps_its_link_and_its_target_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("disk");
+    fs::create_dir(&elsewhere).unwrap();
+    let target = session(&elsewhere, b"old\n");
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(
+        next_backup_path(&link).unwrap(),
+        elsewhere.join("s.jsonl.bak")
+    );
+    let done = replace(&link, Backup::Link, write_all(b"new\n"), accept).unwrap();
+    assert_eq!(fs::read_link(&link).unwrap(), target, "still a link");
+    assert_eq!(fs::read(&link).unwrap(), b"new\n");
+    assert_eq!(done.backup, Some(elsewhere.join("s.jsonl.bak")));
+    assert_eq!(fs::read(elsewhere.join("s.jsonl.bak")).unwrap(), b"old\n");
+    assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
+    let listed: Vec<PathBuf> = list_backups(&link)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.path)
+        .collect();
+    assert_eq!(listed, [elsewhere.join("s.jsonl.bak")]);
+    assert_eq!(backup_copy(&link).unwrap(), elsewhere.join("s.jsonl.bak.1"));
+    assert_eq!(
+        names(dir.path()),
+        ["disk", "link.jsonl"],
+        "no temp file beside the link"
+    );
+    assert_eq!(
+        names(&elsewhere),
+        ["s.jsonl", "s.jsonl.bak", "s.jsonl.bak.1"]
+    );
 }

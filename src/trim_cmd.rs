@@ -34,7 +34,8 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             console::style("warning:").for_stderr().yellow().bold()
         )
     };
-    if let Some(folder) = path.parent() {
+    // Temp files sit next to the file itself (the target, when the session is a symlink).
+    if let Some(folder) = fsx::resolve(&path).parent() {
         for stale in fsx::sweep_stale_temps(folder) {
             warn(&format!(
                 "removed {}, left behind by an interrupted ccrescue",
@@ -51,8 +52,11 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             claude.pid
         );
         if args.force {
+            // Observed (2.1.328): claude appends to the trimmed file by path, but keeps the
+            // images in memory and sends them on every request until it is restarted.
             warn(&format!(
-                "{what}; trimming anyway (--force): claude may write over the trimmed file"
+                "{what}; trimming anyway (--force): that claude still holds the removed blocks and sends them until you quit it and run `claude --resume {}`",
+                chosen.file.id
             ));
         } else if !ctx.args.dry_run {
             return Err(refused(

@@ -251,3 +251,35 @@ fn an_alias_mapped_to_a_1m_id_in_an_env_block_is_fixed_too() {
     assert_eq!(model, SONNET);
     assert!(!beta.contains(ONE_M_BETA), "after the fix: {beta}");
 }
+
+/// Windows editors save settings.json with a UTF-8 byte-order mark. claude reads such a file and
+/// follows its `[1m]` pin, so ccrescue must report it (not call the file invalid) and fix it,
+/// keeping the mark.
+#[test]
+fn a_settings_file_with_a_byte_order_mark_is_read_and_fixed() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("bom");
+    let f = files(&sb, &project);
+    let text = "\u{feff}{\"model\": \"claude-sonnet-4-6[1m]\"}\n";
+    write(&f.user, text);
+    let (model, beta) = sent(&mock, &sb, &project, &[]);
+    assert_eq!(model, SONNET);
+    assert!(beta.contains(ONE_M_BETA), "claude follows the pin: {beta}");
+
+    let j = settings_json(&sb, &project, &[]);
+    assert_eq!(j["settings_problems"], serde_json::json!([]), "{j:#}");
+    assert_eq!(
+        j["pins"],
+        serde_json::json!([{"file": f.user.display().to_string(), "key": "model", "value": "claude-sonnet-4-6[1m]"}]),
+        "{j:#}"
+    );
+    ccrescue_with::<&str>(&sb, &project, &["settings", "--fix", "--yes"], &[]).expect_code(0);
+    assert_eq!(
+        fs::read_to_string(&f.user).unwrap(),
+        text.replace("claude-sonnet-4-6[1m]", SONNET),
+        "the mark and every other byte kept"
+    );
+    let (_, beta) = sent(&mock, &sb, &project, &[]);
+    assert!(!beta.contains(ONE_M_BETA), "after the fix: {beta}");
+}

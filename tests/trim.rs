@@ -4,12 +4,8 @@
 //! trim is only shown, refused, or has nothing to do.
 mod common;
 
-use std::time::Duration;
-
-use ccrescue_testbench::claude_bin::claude_path;
 use ccrescue_testbench::fixtures::{self, Session, read_jsonl, setup};
 use ccrescue_testbench::mock::{Reply, Rule};
-use ccrescue_testbench::pty::{Key, Terminal};
 use ccrescue_testbench::sandbox::{Auth, Sandbox};
 use common::{ccrescue, snapshot};
 use serde_json::{Value, json};
@@ -294,70 +290,6 @@ fn json_output_and_long_tool_outputs_shortened_with_a_second_backup() {
     .json();
     assert_eq!(j["backup"], format!("{}.1", backup.display()));
     assert_eq!(std::fs::read(&backup).unwrap(), original);
-}
-
-#[test]
-fn a_session_claude_is_running_on_is_refused_unless_forced() {
-    let (mock, sb, s) = screenshots("live");
-    let mut env = sb.env();
-    env.push(("TERM".into(), "xterm-256color".into()));
-    let mut t = Terminal::spawn(
-        claude_path(),
-        &["--resume", &s.id],
-        &env,
-        &s.project,
-        120,
-        40,
-    );
-    let pid = t.pid().expect("claude's pid");
-    t.wait_until("the prompt `❯`", Duration::from_secs(60), |sc| {
-        sc.contains('❯')
-    });
-    let registry = sb.config_dir().join("sessions");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::fs::read_dir(&registry).map_or(0, |d| d.count()) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "claude wrote no live-session entry"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let before = std::fs::read(&s.file).unwrap();
-
-    let r = ccrescue(&sb, &s.project, &["trim", "--yes"]).expect_code(2);
-    assert!(
-        r.stderr.contains(&format!("error: claude (pid {pid}) is running on this session: quit it first (type /exit, or press Ctrl-C twice)")),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("hint: then run ccrescue trim again (--force trims while claude runs)"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(std::fs::read(&s.file).unwrap(), before);
-    assert!(
-        !s.file
-            .with_file_name(format!("{}.jsonl.bak", s.id))
-            .exists()
-    );
-
-    let r = ccrescue(&sb, &s.project, &["trim", "--yes", "--force"]).expect_code(0);
-    assert!(
-        r.stderr.contains(&format!(
-            "warning: claude (pid {pid}) is running on this session"
-        )) && r.stderr.contains("trimming anyway (--force)"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stdout.contains("3 blocks replaced"), "{}", r.stdout);
-
-    t.send_key(Key::Ctrl('c'));
-    t.wait_for("again to exit", Duration::from_secs(30));
-    t.send_key(Key::Ctrl('c'));
-    t.wait_exit(Duration::from_secs(30));
-    drop(mock);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::aliases::standard_replacement;
 use super::layers::{LayerState, Layers, Scope};
-use super::{is_one_m, is_secret_name, redact};
+use super::{is_one_m, is_secret_name, redact, without_bom};
 use crate::fsx::{self, Backup, Replaced};
 use crate::session::json_span::{self, Entries, Span};
 
@@ -169,7 +169,7 @@ fn validate(temp: &Path, expected: &[u8], fixes: &[FileFix]) -> Result<()> {
             temp.display()
         );
     }
-    serde_json::from_slice::<serde_json::Value>(&written)
+    serde_json::from_slice::<serde_json::Value>(without_bom(&written))
         .context("the edited file is not valid JSON")?;
     let found =
         locate(&written).map_err(|e| anyhow::anyhow!("the edited file does not walk: {e}"))?;
@@ -247,8 +247,20 @@ impl Found {
     }
 }
 
-/// Every string under the top-level `model` and `env.*` keys (all occurrences of a repeated key).
-fn locate(b: &[u8]) -> Result<Vec<Found>, json_span::SyntaxError> {
+/// Every string under the top-level `model` and `env.*` keys (all occurrences of a repeated key),
+/// with spans into `file` (a byte-order mark, if any, stays in place before them).
+fn locate(file: &[u8]) -> Result<Vec<Found>, json_span::SyntaxError> {
+    let b = without_bom(file);
+    let shift = file.len() - b.len();
+    let mut found = locate_in(b)?;
+    for f in &mut found {
+        f.span = f.span.start + shift..f.span.end + shift;
+        f.entry = f.entry.start + shift..f.entry.end + shift;
+    }
+    Ok(found)
+}
+
+fn locate_in(b: &[u8]) -> Result<Vec<Found>, json_span::SyntaxError> {
     let top = json_span::validate(b)?;
     let mut out = vec![];
     let key_of = |k: &Span| json_span::string(b, &(k.start - 1..k.end + 1));
@@ -283,9 +295,9 @@ fn string_at(b: &[u8], key: String, k: &Span, v: Span) -> Option<Found> {
     })
 }
 
-/// 1-based line and column (in characters) of byte `at`.
+/// 1-based line and column (in characters, not counting a byte-order mark) of byte `at`.
 fn line_col(b: &[u8], at: usize) -> (usize, usize) {
-    let before = &b[..at];
+    let before = without_bom(&b[..at]);
     let line = before.iter().filter(|c| **c == b'\n').count() + 1;
     let start = before
         .iter()

@@ -183,3 +183,15 @@ fn the_mode_is_kept() {
         0o640
     );
 }
+
+#[test]
+fn a_file_with_a_byte_order_mark_is_fixed_and_keeps_it() {
+    let text = "\u{feff}{\r\n  \"model\": \"claude-sonnet-4-6[1m]\"\r\n}\r\n";
+    let (fixes, after, _, _tmp) = fixed(text);
+    assert_eq!((fixes[0].line, fixes[0].column), (2, 12));
+    assert_eq!(fixes[0].before_text, "\"model\": \"claude-sonnet-4-6[1m]\"");
+    assert_eq!(
+        after,
+        text.replace("claude-sonnet-4-6[1m]", "claude-sonnet-4-6")
+    );
+}

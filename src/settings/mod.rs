@@ -120,6 +120,13 @@ pub(crate) enum Parsed {
     Doc(Value),
 }
 
+/// `bytes` without a leading UTF-8 byte-order mark. Editors on Windows write one; claude reads
+/// such a settings file as if it were not there (observed on 2.1.328, test
+/// `settings_real::a_settings_file_with_a_byte_order_mark_is_read_and_fixed`), so ccrescue must too.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 /// Reads and parses one settings file; never fails.
 pub(crate) fn parse(path: &Path) -> Parsed {
     let text = match fs::read(path) {
@@ -127,7 +134,7 @@ pub(crate) fn parse(path: &Path) -> Parsed {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Parsed::Absent,
         Err(e) => return Parsed::Problem(format!("cannot read it: {e}")),
     };
-    match serde_json::from_slice(&text) {
+    match serde_json::from_slice(without_bom(&text)) {
         Ok(doc) => Parsed::Doc(doc),
         Err(e) => {
             let hint = if text.windows(2).any(|w| w == b"//" || w == b"/*") {
@@ -165,7 +172,7 @@ fn read_file(path: &Path, out: &mut SettingsFindings) {
         out.pins.push(Pin {
             file: name.clone(),
             key: "model".into(),
-            value: model.to_owned(),
+            value: redact("model", model),
         });
     }
     let Some(env) = doc.get("env").and_then(Value::as_object) else {
@@ -289,6 +296,10 @@ mod tests {
         assert_eq!(redact("apiKeyHelper", "x"), "<redacted>");
         assert_eq!(redact("SOMETHING", "sk-ant-123"), "<redacted>");
         assert_eq!(redact("SOMETHING", "eyJhbGciOi"), "<redacted>");
+        // A key pasted where the model goes is not shown as a pin either.
+        let tmp = tempfile::tempdir().unwrap();
+        let pasted = write(tmp.path(), "s.json", r#"{"model":"sk-ant-api03-x[1m]"}"#);
+        assert_eq!(find(&[pasted], &[]).pins[0].value, "<redacted>");
         assert_eq!(
             redact("ANTHROPIC_MODEL", "claude-sonnet-4-6[1m]"),
             "claude-sonnet-4-6[1m]"

@@ -1,0 +1,45 @@
+//! `ccrescue trim` on a session file that is a symbolic link (a session moved to a bigger disk
+//! and linked back): the link stays a link, the file it points at is trimmed, and the backup
+//! sits next to that file — where `restore` and the placeholders look for it.
+mod common;
+
+use std::fs;
+
+use ccrescue_testbench::fixtures::{self, setup};
+use ccrescue_testbench::sandbox::Auth;
+use common::ccrescue;
+
+#[test]
+fn a_symlinked_session_is_trimmed_through_its_link() {
+    let (mock, sb) = setup(Auth::ApiKey);
+    let project = sb.project("linked");
+    let s = fixtures::screenshots(&mock, &sb, &project, 2).session;
+    let disk = sb.tmp().join("bigger-disk");
+    fs::create_dir_all(&disk).unwrap();
+    let target = disk.join(s.file.file_name().unwrap());
+    fs::rename(&s.file, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &s.file).unwrap();
+    let original = fs::read(&target).unwrap();
+
+    let r = ccrescue(&sb, &s.project, &["trim", "--yes"]).expect_code(0);
+    let backup = disk.join(format!("{}.jsonl.bak", s.id));
+    assert!(
+        r.stdout
+            .contains(&format!("The original is kept as {}.", backup.display())),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fs::read_link(&s.file).unwrap(), target, "the link is kept");
+    assert_eq!(fs::read(&backup).unwrap(), original);
+    let trimmed = fs::read_to_string(&target).unwrap();
+    assert!(
+        trimmed.contains("[image removed by ccrescue") && trimmed.len() < original.len(),
+        "the file the link points at is trimmed"
+    );
+    let beside_link: Vec<_> = fs::read_dir(s.file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".bak") || n.contains(".tmp"))
+        .collect();
+    assert!(beside_link.is_empty(), "{beside_link:?}");
+}
