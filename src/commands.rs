@@ -14,8 +14,8 @@ use crate::{claude, format, json, live, paths, select, session, settings};
 pub fn dispatch(cli: Cli) -> Result<u8> {
     let ctx = Ctx::new(cli.global)?;
     match cli.command {
-        // Until the wizard lands, bare `ccrescue` looks and says what to do.
-        None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
+        None => crate::wizard::run(&ctx, &cli.wizard),
+        Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
     }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub mod claude;
+pub mod claude_run;
 pub mod cli;
 mod commands;
 pub mod context;
@@ -25,6 +26,8 @@ pub mod report;
 pub mod select;
 pub mod session;
 pub mod settings;
+pub mod ui;
+pub mod wizard;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {

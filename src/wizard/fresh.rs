@@ -1,0 +1,70 @@
+//! The fresh-session path: the error on a (nearly) new session is mostly account-side. Shows the
+//! `[1m]` pins and knobs found, offers the settings fix, gives the version notes, says honestly
+//! what is left (usage credits, or a standard-context model), and offers that model.
+use anyhow::Result;
+
+use super::{EXIT_NOT_RECOVERED, Wizard};
+use crate::diagnose::Diagnosis;
+use crate::error::EXIT_OK;
+use crate::ladder;
+use crate::select::Chosen;
+
+impl Wizard<'_> {
+    pub(super) fn fresh(&mut self, c: &Chosen, d: &Diagnosis) -> Result<u8> {
+        let findings = self.opts.settings.clone();
+        if findings.pins.is_empty() {
+            self.ui
+                .say("No setting asks for the 1M window ([1m]): the cause is not local.");
+        } else {
+            self.ui.say("Settings that ask for the 1M window ([1m]):");
+            for pin in &findings.pins {
+                self.ui
+                    .say(&format!("  {}: {} = {}", pin.file, pin.key, pin.value));
+            }
+        }
+        for knob in &findings.knobs {
+            self.ui.say(&format!(
+                "Set: {} = {} ({})",
+                knob.key, knob.value, knob.file
+            ));
+        }
+        let fixed = self.fix_settings()?;
+        for n in &d.notes {
+            self.ui.say(&format!("Note: {n}"));
+        }
+        self.ui.say(&format!(
+            "The rest is account-side (tracked in anthropics/claude-code#63060): turn on usage \
+             credits at claude.ai/settings/usage, or ask for a standard-context model explicitly \
+             with --model {}. ccrescue cannot fix the account from here.",
+            self.opts.return_model
+        ));
+        let cwd = self.workdir(c);
+        let cwd_text = cwd.to_string_lossy().into_owned();
+        let input = self.ladder_input(c, Some(&cwd_text));
+        let step = ladder::fresh_session(&input)
+            .into_iter()
+            .find(|s| s.step == "standard_model")
+            .expect("the fresh-session ladder names a standard model");
+        Ok(
+            match self.hand_over_or_print(step, &cwd, "standard_model")? {
+                Some(code) => code,
+                None if fixed => EXIT_OK,
+                // Nothing was fixed locally: the command printed may still meet the account gate.
+                None => EXIT_NOT_RECOVERED,
+            },
+        )
+    }
+
+    /// The settings fix for `[1m]` pins. True when something was fixed.
+    fn fix_settings(&mut self) -> Result<bool> {
+        if self.opts.settings.pins.is_empty() {
+            return Ok(false);
+        }
+        self.ui.say(&format!(
+            "Change them to {} in the files above (ccrescue's automatic settings fix is not in \
+             this build).",
+            self.opts.return_model
+        ));
+        Ok(false)
+    }
+}
