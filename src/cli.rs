@@ -57,6 +57,17 @@ pub enum Command {
     /// List the project's sessions, newest first, with size, context tokens and last error.
     #[command(after_help = AFTER_HELP)]
     Sessions(SessionsArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    ///
+    /// bash: `ccrescue completions bash > ~/.local/share/bash-completion/completions/ccrescue`;
+    /// zsh: `ccrescue completions zsh > ~/.zfunc/_ccrescue` (with ~/.zfunc in $fpath);
+    /// fish: `ccrescue completions fish > ~/.config/fish/completions/ccrescue.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -9,11 +9,24 @@ use crate::context::Ctx;
 use crate::diagnose::{self, Facts};
 use crate::error::EXIT_OK;
 use crate::report::{self, DiagnoseView};
-use crate::{claude, format, json, live, paths, select, session, settings};
+use crate::{claude, format, generated, json, live, paths, select, session, settings};
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
+    // Generated text needs no project, config root or claude.
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            generated::completions(shell, &mut io::stdout().lock())?;
+            return Ok(EXIT_OK);
+        }
+        Some(Command::Man) => {
+            generated::man_page(&mut io::stdout().lock())?;
+            return Ok(EXIT_OK);
+        }
+        _ => {}
+    }
     let ctx = Ctx::new(cli.global)?;
     match cli.command {
+        Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
         None => crate::wizard::run(&ctx, &cli.wizard),
         Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),

@@ -17,6 +17,7 @@ pub mod diagnose;
 pub mod error;
 pub mod format;
 pub mod fsx;
+mod generated;
 pub mod interrupt;
 mod json;
 pub mod ladder;

@@ -249,3 +249,64 @@ fn a_project_path_that_is_not_utf8_is_reported_in_json_without_a_panic() {
         j["project"]
     );
 }
+
+#[test]
+fn completions_complete_subcommands_in_bash_and_the_man_page_covers_each_command() {
+    let script = std::process::Command::new(exe())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(script.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ccrescue.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    // What bash does on `ccrescue ses<TAB>`.
+    let completed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(ccrescue ses); COMP_CWORD=1; COMP_LINE='ccrescue ses'; COMP_POINT=12; _ccrescue ccrescue ses ccrescue; echo \"${{COMPREPLY[@]}}\"",
+            file.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&completed.stdout).trim(),
+        "sessions",
+        "{}",
+        String::from_utf8_lossy(&completed.stderr)
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        let out = std::process::Command::new(exe())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("sessions"),
+            "{shell}: {text}"
+        );
+    }
+    let bad = std::process::Command::new(exe())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values: bash"));
+
+    let man = std::process::Command::new(exe())
+        .arg("man")
+        .output()
+        .unwrap();
+    let roff = String::from_utf8_lossy(&man.stdout);
+    assert!(man.status.success());
+    for page in ["ccrescue 1", "ccrescue-diagnose 1", "ccrescue-sessions 1"] {
+        assert!(
+            roff.contains(&format!(".TH {page}")),
+            "{page} missing:\n{roff}"
+        );
+    }
+    assert!(
+        roff.contains("130  interrupted"),
+        "exit codes in the man page"
+    );
+}
