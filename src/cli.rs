@@ -57,6 +57,13 @@ pub enum Command {
     /// List the project's sessions, newest first, with size, context tokens and last error.
     #[command(after_help = AFTER_HELP)]
     Sessions(SessionsArgs),
+    /// Take base64 images and documents out of a session file (after a backup) so it fits again.
+    ///
+    /// Replaces each image or document block in the records after the last compaction with a
+    /// short text naming the backup that keeps the original. Never deletes a line. Shows what it
+    /// will change and asks first (--yes: no question; --dry-run: only show).
+    #[command(after_help = AFTER_HELP)]
+    Trim(TrimArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     ///
     /// bash: `ccrescue completions bash > ~/.local/share/bash-completion/completions/ccrescue`;
@@ -75,6 +82,24 @@ pub struct SessionsArgs {
     /// List the sessions of every project under the config root, not just this one.
     #[arg(long)]
     pub all_projects: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrimArgs {
+    /// Look at every record, not only those after the last compaction.
+    #[arg(long)]
+    pub all: bool,
+    /// Also shorten text tool outputs larger than SIZE (bytes; K and M suffixes), keeping their
+    /// head and tail.
+    #[arg(long, value_name = "SIZE", value_parser = crate::format::parse_size)]
+    pub tool_output_over: Option<u64>,
+    /// Replace only as much as needed to get the estimated context under N tokens: images and
+    /// documents first, then long text tool outputs, the largest first.
+    #[arg(long, value_name = "N")]
+    pub target_tokens: Option<u64>,
+    /// Trim even though a running claude is attached to the session (claude may write over it).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags every subcommand accepts.

@@ -30,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         None => crate::wizard::run(&ctx, &cli.wizard),
         Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
+        Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
     }
 }
 

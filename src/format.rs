@@ -32,6 +32,23 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// `2000`, `64K`, `1.5M` → bytes (binary units: K = 1024). For `--tool-output-over SIZE`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.as_bytes().last().map(u8::to_ascii_uppercase) {
+        Some(b'K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some(b'M') => (&t[..t.len() - 1], 1 << 20),
+        Some(b'G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok((n * mult as f64) as u64),
+        _ => Err(format!(
+            "{s:?} is not a size: use bytes, or a number with K or M (e.g. 64K, 2M)"
+        )),
+    }
+}
+
 /// `3 min ago`, `2 h ago`, `5 days ago`.
 pub fn ago(t: SystemTime) -> String {
     let secs = SystemTime::now()
@@ -81,6 +98,15 @@ mod tests {
         assert_eq!(human_bytes(1_900_000), "1.9 MB");
         assert_eq!(cut("héllo", 2), "hé…");
         assert_eq!(cut("hi", 2), "hi");
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("2000"), Ok(2000));
+        assert_eq!(parse_size("64K"), Ok(65_536));
+        assert_eq!(parse_size("1.5m"), Ok(1_572_864));
+        assert!(parse_size("lots").unwrap_err().contains("64K"));
+        assert!(parse_size("-1K").is_err());
     }
 
     #[test]

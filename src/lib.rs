@@ -27,6 +27,8 @@ pub mod report;
 pub mod select;
 pub mod session;
 pub mod settings;
+pub mod trim;
+mod trim_cmd;
 pub mod ui;
 pub mod wizard;
 

@@ -14,6 +14,7 @@ const READ: usize = 256 << 10;
 const KEEP_UP_TO: usize = 32 << 20;
 
 /// One line as handed to the callback.
+#[derive(Clone, Copy)]
 pub struct Line<'a> {
     /// 1-based line number.
     pub number: u64,

@@ -14,4 +14,4 @@ mod json_span_tests;
 mod scan_tests;
 
 pub use api_error::ErrorKind;
-pub use scan::{SessionScan, scan};
+pub use scan::{Scanner, SessionScan, scan};

@@ -28,6 +28,8 @@ pub struct Record {
     pub api_error: Option<Span>,
     pub api_error_status: Option<Span>,
     pub version: Option<Span>,
+    /// The top-level `toolUseResult` (where claude keeps a second copy of a Read image).
+    pub tool_use_result: Option<Span>,
 }
 
 impl Record {
@@ -58,6 +60,7 @@ impl Record {
                 b"apiError" => r.api_error = Some(value),
                 b"apiErrorStatus" => r.api_error_status = Some(value),
                 b"version" => r.version = Some(value),
+                b"toolUseResult" => r.tool_use_result = Some(value),
                 _ => {}
             }
             Ok(end)

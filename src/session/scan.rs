@@ -120,27 +120,27 @@ impl SessionScan {
 pub fn scan(path: &Path) -> Result<SessionScan> {
     let file =
         File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
-    let mut state = Scanner {
-        scan: SessionScan {
-            path: path.to_owned(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let bytes = for_each_line(file, |line| state.line(line))
-        .with_context(|| format!("cannot read session {}", path.display()))?;
+    let mut state = Scanner::new(path);
+    let bytes = for_each_line(file, |line| {
+        state.line(line);
+    })
+    .with_context(|| format!("cannot read session {}", path.display()))?;
     Ok(state.finish(bytes))
 }
 
 /// Scans bytes already in memory (tests, and callers that hold a line).
 pub fn scan_bytes(data: &[u8]) -> SessionScan {
     let mut state = Scanner::default();
-    let bytes = for_each_line(data, |line| state.line(line)).expect("reading memory cannot fail");
+    let bytes = for_each_line(data, |line| {
+        state.line(line);
+    })
+    .expect("reading memory cannot fail");
     state.finish(bytes)
 }
 
+/// The scan as a state machine fed one line at a time, for passes that do more than scan (trim).
 #[derive(Default)]
-struct Scanner {
+pub struct Scanner {
     scan: SessionScan,
     // Raw (still escaped) values of the latest records; decoded once at the end.
     cwd: Vec<u8>,
@@ -150,7 +150,23 @@ struct Scanner {
 }
 
 impl Scanner {
-    fn line(&mut self, line: Line<'_>) {
+    pub fn new(path: &Path) -> Scanner {
+        Scanner {
+            scan: SessionScan {
+                path: path.to_owned(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// What the scan has learnt so far (`bytes` and the decoded strings are filled by `finish`).
+    pub fn so_far(&self) -> &SessionScan {
+        &self.scan
+    }
+
+    /// Takes in the next line; returns its record when it is one.
+    pub fn line(&mut self, line: Line<'_>) -> Option<Record> {
         let s = &mut self.scan;
         s.lines += 1;
         s.largest_line = s.largest_line.max(line.bytes.len() as u64);
@@ -159,7 +175,7 @@ impl Scanner {
         }
         if line.bytes.iter().all(u8::is_ascii_whitespace) {
             s.blank_lines += 1;
-            return;
+            return None;
         }
         if !line.utf8 {
             s.non_utf8_lines += 1;
@@ -171,6 +187,7 @@ impl Scanner {
             Ok(record) => {
                 s.records += 1;
                 self.record(line.number, line.bytes, &record);
+                Some(record)
             }
             Err(e) => {
                 s.malformed += 1;
@@ -180,6 +197,7 @@ impl Scanner {
                         problem: e.to_string(),
                     });
                 }
+                None
             }
         }
     }
@@ -233,7 +251,7 @@ impl Scanner {
         }
     }
 
-    fn finish(mut self, bytes: u64) -> SessionScan {
+    pub fn finish(mut self, bytes: u64) -> SessionScan {
         let s = &mut self.scan;
         s.bytes = bytes;
         s.cwd = decode_raw(&self.cwd);

@@ -1,0 +1,110 @@
+//! The check a trimmed temp file must pass before it replaces the session: as many lines as the
+//! original; every line without a planned change byte-identical; every changed line still a
+//! record, with every field outside `message.content` and `toolUseResult` byte-identical (type,
+//! uuid, parentUuid, sessionId, timestamp, …); and the size the plan predicted.
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
+
+use super::TrimPlan;
+use super::write::edits;
+use crate::session::json_span::{self as js, Entries, Span};
+
+const READ_BUFFER: usize = 1 << 20;
+
+pub(super) fn trimmed(original: &Path, temp: &Path, plan: &TrimPlan) -> Result<()> {
+    let size = std::fs::metadata(temp)?.len();
+    if size != plan.bytes_after {
+        bail!(
+            "validation failed: the trimmed file has {size} bytes, {} were expected; the session was not changed",
+            plan.bytes_after
+        );
+    }
+    let edits = edits(plan);
+    let open = |p: &Path| -> Result<BufReader<File>> {
+        let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
+        Ok(BufReader::with_capacity(READ_BUFFER, f))
+    };
+    let (mut old, mut new) = (open(original)?, open(temp)?);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut number = 0u64;
+    loop {
+        a.clear();
+        b.clear();
+        let (na, nb) = (
+            old.read_until(b'\n', &mut a)?,
+            new.read_until(b'\n', &mut b)?,
+        );
+        if na == 0 && nb == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let fail = |why: &str| -> Result<()> {
+            bail!("validation failed at line {number}: {why}; the session was not changed")
+        };
+        if na == 0 || nb == 0 {
+            return fail("the trimmed file has a different number of lines");
+        }
+        if a.last() != b.last() && (a.last() == Some(&b'\n') || b.last() == Some(&b'\n')) {
+            return fail("the line's ending changed");
+        }
+        if !edits.contains_key(&number) {
+            if a != b {
+                return fail("a line that was not to change changed");
+            }
+            continue;
+        }
+        let strip = |l: &[u8]| l.strip_suffix(b"\n").unwrap_or(l).len();
+        let (la, lb) = (&a[..strip(&a)], &b[..strip(&b)]);
+        let (Ok(fa), Ok(fb)) = (fields(la), fields(lb)) else {
+            return fail("the changed line is no longer a JSON record");
+        };
+        if fa.len() != fb.len()
+            || fa.iter().zip(&fb).any(|((ka, va), (kb, vb))| {
+                la[ka.clone()] != lb[kb.clone()]
+                    || (!KEYS_THAT_CHANGE.contains(&&la[ka.clone()])
+                        && la[va.clone()] != lb[vb.clone()])
+            })
+        {
+            return fail("a record field outside message.content and toolUseResult changed");
+        }
+        let message = |l: &[u8], f: &[(Span, Span)]| {
+            f.iter()
+                .find(|(k, _)| &l[k.clone()] == b"message")
+                .map(|(_, v)| v.clone())
+        };
+        if let (Some(ma), Some(mb)) = (message(la, &fa), message(lb, &fb)) {
+            let (Ok(ea), Ok(eb)) = (entries(la, &ma), entries(lb, &mb)) else {
+                return fail("the message is no longer an object");
+            };
+            if ea.len() != eb.len()
+                || ea.iter().zip(&eb).any(|((ka, va), (kb, vb))| {
+                    la[ka.clone()] != lb[kb.clone()]
+                        || (&la[ka.clone()] != b"content" && la[va.clone()] != lb[vb.clone()])
+                })
+            {
+                return fail("a message field other than content changed");
+            }
+        }
+    }
+}
+
+/// The top-level keys whose values a trim may change.
+const KEYS_THAT_CHANGE: [&[u8]; 2] = [b"message", b"toolUseResult"];
+
+/// The top-level entries of a record line (validating the whole line).
+fn fields(line: &[u8]) -> Result<Vec<(Span, Span)>, js::SyntaxError> {
+    let mut out = vec![];
+    js::for_each_entry(line, |k, v| {
+        let end = v.skip()?;
+        out.push((k, v.start..end));
+        Ok(end)
+    })?;
+    Ok(out)
+}
+
+fn entries(line: &[u8], span: &Span) -> Result<Vec<(Span, Span)>, js::SyntaxError> {
+    Entries::of(line, span)?.collect()
+}

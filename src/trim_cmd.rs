@@ -1,0 +1,175 @@
+//! `ccrescue trim`: picks the session like `diagnose`, refuses a live one, shows what the trim
+//! will change, asks (or takes `--yes`), and runs `trim::apply_plan` with a progress bar on big
+//! files. `--dry-run` lists the changes; `--json` prints one document.
+use std::io::{self, IsTerminal as _, Write};
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::cli::TrimArgs;
+use crate::context::Ctx;
+use crate::error::{EXIT_OK, refused};
+use crate::format::human_bytes;
+use crate::trim::{self, TrimOptions, TrimPlan};
+use crate::{fsx, live, select};
+
+/// Files above this size get a progress bar (on a terminal).
+const PROGRESS_OVER: u64 = 50_000_000;
+
+pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
+    let Some(chosen) = select::choose(ctx)? else {
+        return Err(refused(
+            format!("no session to trim in {}", ctx.sessions_dir.display()),
+            Some(
+                "run ccrescue in the folder you ran claude in, or pass -C DIR or --session ID|PATH"
+                    .into(),
+            ),
+        ));
+    };
+    let path = chosen.file.path.clone();
+    let warn = |text: &str| {
+        eprintln!(
+            "{} {text}",
+            console::style("warning:").for_stderr().yellow().bold()
+        )
+    };
+    if let Some(folder) = path.parent() {
+        for stale in fsx::sweep_stale_temps(folder) {
+            warn(&format!(
+                "removed {}, left behind by an interrupted ccrescue",
+                stale.display()
+            ));
+        }
+    }
+    if let Some(why) = &chosen.why {
+        eprintln!("{} {why}", console::style("note:").for_stderr().bold());
+    }
+    if let Some(claude) = live::find_live(&ctx.root, &chosen.file.id) {
+        let what = format!(
+            "claude (pid {}) is running on this session: quit it first (type /exit, or press Ctrl-C twice)",
+            claude.pid
+        );
+        if args.force {
+            warn(&format!(
+                "{what}; trimming anyway (--force): claude may write over the trimmed file"
+            ));
+        } else if !ctx.args.dry_run {
+            return Err(refused(
+                what,
+                Some("then run ccrescue trim again (--force trims while claude runs)".into()),
+            ));
+        }
+    }
+    let opts = TrimOptions {
+        all: args.all,
+        tool_output_over: args.tool_output_over,
+        target_tokens: args.target_tokens,
+    };
+    let show_bar = chosen.file.bytes > PROGRESS_OVER && !ctx.args.quiet;
+    let bar = progress_bar(show_bar, chosen.file.bytes, "reading");
+    let plan = trim::plan_with(&path, &opts, &mut |done| bar.set_position(done))?;
+    bar.finish_and_clear();
+
+    let mut out = io::stdout().lock();
+    if ctx.args.dry_run || plan.is_empty() {
+        if ctx.args.json {
+            print_json(&mut out, &plan, None)?;
+        } else if !ctx.args.quiet {
+            print_lines(&mut out, &plan.summary_lines())?;
+            if ctx.args.dry_run && !plan.is_empty() {
+                writeln!(out, "Would change:")?;
+                print_lines(&mut out, &plan.change_lines())?;
+            }
+        }
+        if ctx.args.dry_run && !ctx.args.json {
+            writeln!(out, "Dry run: nothing was written.")?;
+        }
+        return Ok(EXIT_OK);
+    }
+    if !ctx.args.json && !ctx.args.quiet {
+        print_lines(&mut out, &plan.summary_lines())?;
+        out.flush()?;
+    }
+    if !ctx.args.yes {
+        if !ctx.interactive {
+            return Err(refused(
+                "trim changes the session file and there is no terminal to confirm on",
+                Some(
+                    "pass --yes to trim without asking (or --dry-run to see what would change)"
+                        .into(),
+                ),
+            ));
+        }
+        let go = dialoguer::Confirm::new()
+            .with_prompt("Trim the session now?")
+            .default(true)
+            .interact()
+            .map_err(|e| {
+                anyhow::anyhow!("unable to read from the terminal for confirmation: {e}")
+            })?;
+        if !go {
+            writeln!(out, "Not trimmed: nothing was written.")?;
+            return Ok(EXIT_OK);
+        }
+    }
+    let bar = progress_bar(show_bar, plan.bytes_before, "writing");
+    let done = trim::apply_plan(&path, plan, &mut |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    if ctx.args.json {
+        print_json(&mut out, &done.plan, Some(&done.backup))?;
+    } else {
+        let blocks = done
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.kind != trim::ChangeKind::DuplicateCopy)
+            .count();
+        writeln!(
+            out,
+            "Trimmed {}: {blocks} block{} replaced, {} → {}. The original is kept as {}.",
+            path.display(),
+            if blocks == 1 { "" } else { "s" },
+            human_bytes(done.plan.bytes_before),
+            human_bytes(done.plan.bytes_after),
+            done.backup.display()
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_lines(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
+    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+}
+
+fn print_json(
+    out: &mut impl Write,
+    plan: &TrimPlan,
+    backup: Option<&std::path::Path>,
+) -> Result<()> {
+    let doc = json!({
+        "session": plan.path,
+        "trimmed": backup.is_some(),
+        "backup": backup,
+        "plan": plan,
+    });
+    writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
+/// A bytes bar with throughput and ETA on stderr; hidden unless `show` and stderr is a terminal.
+fn progress_bar(show: bool, total: u64, what: &str) -> ProgressBar {
+    if !show || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg:8} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
