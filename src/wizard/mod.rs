@@ -111,6 +111,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
     let mut world = world::Real {
         root: ctx.root.clone(),
         sessions_dir: ctx.sessions_dir.clone(),
+        shown_trim: None,
     };
     let mut out = std::io::stdout().lock();
     let code = Wizard {

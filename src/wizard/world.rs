@@ -47,6 +47,8 @@ pub trait World {
 pub struct Real {
     pub root: PathBuf,
     pub sessions_dir: PathBuf,
+    /// The trim plan last shown, applied as shown when confirmed.
+    pub shown_trim: Option<crate::trim::TrimPlan>,
 }
 
 impl World for Real {
@@ -79,11 +81,14 @@ impl World for Real {
     }
 
     fn trim_preview(&mut self, path: &Path) -> Result<Option<TrimPreview>> {
-        trim_rung::preview(path)
+        Ok(trim_rung::preview(path)?.map(|(preview, plan)| {
+            self.shown_trim = Some(plan);
+            preview
+        }))
     }
 
     fn trim(&mut self, path: &Path) -> Result<PathBuf> {
-        trim_rung::apply(path)
+        trim_rung::apply(path, self.shown_trim.take())
     }
 
     fn gather_note(&self, path: &Path) -> Result<Gathered> {
@@ -99,19 +104,47 @@ impl World for Real {
     }
 }
 
-/// The trim rung: media first, then large tool outputs (the trim module decides what).
+/// The trim rung: images and documents first, then large text tool outputs, only until the
+/// estimate is under [`TRIM_TARGET_TOKENS`] (the trim module decides what goes).
 mod trim_rung {
     use std::path::{Path, PathBuf};
 
-    use anyhow::{Result, bail};
+    use anyhow::Result;
 
     use super::TrimPreview;
+    use crate::trim::{self, TrimOptions, TrimPlan};
 
-    pub fn preview(_path: &Path) -> Result<Option<TrimPreview>> {
-        Ok(None)
+    /// Where the trim aims: the line at which claude compacts a 200K window by itself, so the
+    /// compaction request that follows has room.
+    pub const TRIM_TARGET_TOKENS: u64 = crate::diagnose::OVERFLOW_TOKENS;
+
+    fn options() -> TrimOptions {
+        TrimOptions {
+            all: false,
+            tool_output_over: None,
+            target_tokens: Some(TRIM_TARGET_TOKENS),
+        }
     }
 
-    pub fn apply(path: &Path) -> Result<PathBuf> {
-        bail!("trimming {} is not available in this build", path.display())
+    pub fn preview(path: &Path) -> Result<Option<(TrimPreview, TrimPlan)>> {
+        let plan = trim::plan(path, &options())?;
+        if plan.is_empty() {
+            return Ok(None);
+        }
+        let lines = plan
+            .summary_lines()
+            .into_iter()
+            .filter(|l| !l.starts_with("Session: "))
+            .collect();
+        Ok(Some((TrimPreview { lines }, plan)))
+    }
+
+    /// Applies the plan just shown (or a fresh one), returning the trim's backup.
+    pub fn apply(path: &Path, shown: Option<TrimPlan>) -> Result<PathBuf> {
+        let done = match shown {
+            Some(plan) if plan.path == path => trim::apply_plan(path, plan, &mut |_| {})?,
+            _ => trim::apply(path, &options())?,
+        };
+        Ok(done.backup)
     }
 }
