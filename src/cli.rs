@@ -75,6 +75,18 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
     Man,
+    /// Show every settings layer claude reads a model from and which one wins; --fix changes
+    /// `[1m]` model ids in settings files to standard-context ids (asks first; backup kept).
+    #[command(after_help = AFTER_HELP)]
+    Settings(SettingsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Change each `[1m]` model id in a writable settings file to a standard-context id, in
+    /// place (every other byte kept); asks per file unless --yes; --dry-run shows the changes.
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
         Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
+        Some(Command::Settings(args)) => settings::command::run(&ctx, args.fix),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Ctx {
     pub interactive: bool,
     /// The process variables that choose claude's model (for the settings check).
     pub model_env: Vec<(String, OsString)>,
+    /// `$SHELL`, to print lines for the user's shell.
+    pub shell: Option<OsString>,
 }
 
 impl Ctx {
@@ -71,6 +73,7 @@ impl Ctx {
             claude_env,
             interactive,
             model_env,
+            shell: env::var_os("SHELL"),
         })
     }
 

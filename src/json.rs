@@ -6,12 +6,17 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use crate::claude::ClaudeInfo;
+use crate::claude::Version;
 use crate::diagnose::Diagnosis;
 use crate::live::LiveClaude;
 use crate::paths::SessionFile;
 use crate::session::SessionScan;
 use crate::session::scan::ErrorRecord;
 use crate::settings::SettingsFindings;
+use crate::settings::command::Outcome;
+use crate::settings::fix::Plan;
+use crate::settings::layers::{Effective, Layers};
+use crate::settings::shell::EnvFix;
 
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
@@ -128,5 +133,61 @@ pub fn session_entry(
         "live": live,
         "first_prompt": scan.and_then(|s| s.first_prompt.clone()),
         "problem": problem,
+    })
+}
+
+/// The `settings --json` document: `pins`/`knobs`/`settings_problems` as in `diagnose --json`,
+/// plus the layers, the model claude will use, and (with `--fix`) what was changed.
+pub fn settings(
+    findings: &SettingsFindings,
+    layers: &Layers,
+    effective: &Effective,
+    version: Option<Version>,
+    plan: Option<&Plan>,
+    outcomes: &[Outcome],
+    env_fixes: &[EnvFix],
+) -> Value {
+    let fixes: Vec<Value> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.fixes.iter().map(move |f| {
+                json!({
+                    "file": f.file.to_string_lossy(),
+                    "scope": f.scope,
+                    "key": f.key,
+                    "before": f.before,
+                    "after": f.after,
+                    "line": f.line,
+                    "column": f.column,
+                    "applied": matches!(o.result, Some(Ok(_))),
+                    "backup": match &o.result {
+                        Some(Ok(Some(b))) => Value::from(b.to_string_lossy()),
+                        _ => Value::Null,
+                    },
+                    "error": match &o.result {
+                        Some(Err(e)) => Value::from(e.as_str()),
+                        _ => Value::Null,
+                    },
+                })
+            })
+        })
+        .collect();
+    json!({
+        "claude_version": version.map(|v| v.to_string()),
+        "layers": layers.layers,
+        "model": {
+            "value": effective.winner.as_ref().map(|w| &w.value),
+            "source": effective.winner,
+            "mapped_by": effective.mapped_by.as_ref().map(|(s, v)| json!({"scope": s, "value": v})),
+            "resolved": effective.meaning.model,
+            "window": effective.meaning.window,
+            "why": effective.meaning.why,
+        },
+        "pins": findings.pins,
+        "knobs": findings.knobs,
+        "settings_problems": findings.problems,
+        "fixes": plan.map(|_| Value::from(fixes)),
+        "untouched": plan.map(|p| &p.untouched),
+        "env_fixes": plan.map(|_| env_fixes),
     })
 }

@@ -180,7 +180,7 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     if i.pins > 0 {
         steps.push(Step::says(
             "fix_settings",
-            format!("{} setting(s) ask for the 1M window ([1m]): change them to a standard-context id such as {RETURN_MODEL}", i.pins),
+            format!("{} setting(s) ask for the 1M window ([1m]): `ccrescue settings --fix` changes them to standard-context ids such as {RETURN_MODEL} (it asks before each file and keeps a backup)", i.pins),
         ));
     }
     steps.push(Step::runs(
@@ -257,6 +257,11 @@ mod tests {
         assert_eq!(
             fresh_session(&LadderInput { pins: 2, ..input() })[0].step,
             "fix_settings"
+        );
+        assert!(
+            fresh_session(&LadderInput { pins: 2, ..input() })[0]
+                .why
+                .contains("ccrescue settings --fix")
         );
     }
 

@@ -8,6 +8,7 @@ use crate::diagnose::Diagnosis;
 use crate::error::EXIT_OK;
 use crate::ladder;
 use crate::select::Chosen;
+use crate::settings::fix::FileFix;
 
 impl Wizard<'_> {
     pub(super) fn fresh(&mut self, c: &Chosen, d: &Diagnosis) -> Result<u8> {
@@ -55,16 +56,51 @@ impl Wizard<'_> {
         )
     }
 
-    /// The settings fix for `[1m]` pins. True when something was fixed.
+    /// The settings fix for `[1m]` pins, one file at a time. True when something was fixed.
     fn fix_settings(&mut self) -> Result<bool> {
-        if self.opts.settings.pins.is_empty() {
-            return Ok(false);
+        let plan = self.opts.settings_fix.clone();
+        let mut files: Vec<Vec<FileFix>> = vec![];
+        for f in plan.fixes {
+            match files.iter_mut().find(|g| g[0].file == f.file) {
+                Some(g) => g.push(f),
+                None => files.push(vec![f]),
+            }
         }
-        self.ui.say(&format!(
-            "Change them to {} in the files above (ccrescue's automatic settings fix is not in \
-             this build).",
-            self.opts.return_model
-        ));
-        Ok(false)
+        let mut fixed = false;
+        for group in files {
+            let file = group[0].file.display().to_string();
+            for f in &group {
+                self.ui.say(&format!(
+                    "  {file}:{}: {}  ->  {}",
+                    f.line, f.before_text, f.after_text
+                ));
+            }
+            let question = format!("Change {file} (a backup is kept)?");
+            if !self.ui.confirm("fix_settings", &question, true)? {
+                continue;
+            }
+            let backup = self.world.fix_settings(&group)?;
+            let kept = backup
+                .map(|b| format!("; backup {}", b.display()))
+                .unwrap_or_default();
+            self.ui.say(&format!("Changed {file}{kept}"));
+            fixed = true;
+        }
+        for u in &plan.untouched {
+            self.ui.say(&format!(
+                "Left as it is: {} = {} ({})",
+                u.key, u.value, u.why
+            ));
+        }
+        if !self.opts.shell_lines.is_empty() {
+            self.ui.say(
+                "Your environment asks for the 1M window too; ccrescue does not change it. \
+                 In your shell (and its startup file):",
+            );
+            for line in self.opts.shell_lines.clone() {
+                self.ui.say(&format!("  {line}"));
+            }
+        }
+        Ok(fixed)
     }
 }

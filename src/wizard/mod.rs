@@ -47,6 +47,10 @@ pub struct Options {
     pub dry_run: bool,
     pub version: Option<Version>,
     pub settings: SettingsFindings,
+    /// The `[1m]` pins in settings files that the settings fix can change, and what it leaves.
+    pub settings_fix: crate::settings::fix::Plan,
+    /// Lines for the user's shell that replace `[1m]` model variables (only reported).
+    pub shell_lines: Vec<String>,
 }
 
 /// Bare `ccrescue`: the wizard with the real terminal (or `--yes`) and the real world.
@@ -75,7 +79,11 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
     })?;
     let version = claude::version(&ctx.claude_env, &claude).ok();
     let files = settings::settings_files(&ctx.root, &ctx.project);
+    let layers = settings::layers::Layers::discover(&ctx.root, &ctx.project, &ctx.model_env);
+    let shell = settings::shell::Shell::detect(ctx.shell.as_deref());
     let opts = Options {
+        settings_fix: settings::fix::plan(&layers),
+        shell_lines: settings::shell::shell_lines(&layers, shell),
         claude,
         claude_name: ctx.claude_display(),
         config_dir: ctx

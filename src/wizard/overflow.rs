@@ -100,7 +100,7 @@ impl Wizard<'_> {
             return Ok(false);
         };
         self.ui
-            .say("A trim would replace these with short placeholders:");
+            .say("A trim takes these out of the session, leaving short placeholders:");
         for line in &preview.lines {
             self.ui.say(&format!("  {line}"));
         }

@@ -156,6 +156,10 @@ impl World for Fake {
         self.log.push(format!("hand over {}", inv.args.join(" ")));
         Ok(self.hand_over_code)
     }
+    fn fix_settings(&mut self, fixes: &[crate::settings::fix::FileFix]) -> Result<Option<PathBuf>> {
+        self.log.push(format!("fix {}", fixes[0].file.display()));
+        Ok(None)
+    }
 }
 
 fn options(dry_run: bool) -> Options {
@@ -169,6 +173,8 @@ fn options(dry_run: bool) -> Options {
         dry_run,
         version: None,
         settings: SettingsFindings::default(),
+        settings_fix: Default::default(),
+        shell_lines: vec![],
     }
 }
 

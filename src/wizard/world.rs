@@ -11,6 +11,7 @@ use crate::fsx;
 use crate::live::{self, LiveClaude};
 use crate::paths::{self, SessionFile};
 use crate::session::{self, SessionScan};
+use crate::settings::fix::FileFix;
 
 /// What a trim would take out, shown before the user confirms it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub trait World {
     /// Writes a new file (never over an existing one).
     fn write_new(&mut self, path: &Path, text: &str) -> Result<()>;
     fn hand_over(&mut self, inv: &Invocation) -> Result<i32>;
+    /// Writes the settings fixes of one file (with a backup); returns the backup.
+    fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>>;
 }
 
 /// The world as it is.
@@ -101,6 +104,10 @@ impl World for Real {
 
     fn hand_over(&mut self, inv: &Invocation) -> Result<i32> {
         claude_run::hand_over(inv)
+    }
+
+    fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>> {
+        Ok(crate::settings::fix::apply_file(fixes)?.backup)
     }
 }
 

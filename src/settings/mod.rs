@@ -1,5 +1,13 @@
 //! Settings layers and environment variables that choose claude's model: finds `[1m]` pins and
-//! the standard-context knobs (detection only; nothing here writes), never showing a secret.
+//! the standard-context knobs, never showing a secret. The layers and who wins live in `layers`,
+//! what a name means per claude version in `aliases`, the in-place edit in `fix`, the lines for
+//! the user's shell in `shell`, and the `ccrescue settings` command in `command`.
+pub mod aliases;
+pub mod command;
+pub mod fix;
+pub mod layers;
+pub mod shell;
+
 use std::ffi::OsString;
 use std::fs;
 use std::io;
@@ -104,37 +112,50 @@ pub fn find(files: &[PathBuf], env: &[(String, OsString)]) -> SettingsFindings {
     out
 }
 
-fn read_file(path: &Path, out: &mut SettingsFindings) {
-    let name = path.display().to_string();
+/// A settings file as read from disk.
+pub(crate) enum Parsed {
+    Absent,
+    /// Unreadable or invalid: what is wrong, in words (with line and column for bad JSON).
+    Problem(String),
+    Doc(Value),
+}
+
+/// Reads and parses one settings file; never fails.
+pub(crate) fn parse(path: &Path) -> Parsed {
     let text = match fs::read(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
-        Err(e) => {
-            out.problems.push(SettingsProblem {
-                file: name,
-                problem: format!("cannot read it: {e}"),
-            });
-            return;
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Parsed::Absent,
+        Err(e) => return Parsed::Problem(format!("cannot read it: {e}")),
     };
-    let doc: Value = match serde_json::from_slice(&text) {
-        Ok(doc) => doc,
+    match serde_json::from_slice(&text) {
+        Ok(doc) => Parsed::Doc(doc),
         Err(e) => {
             let hint = if text.windows(2).any(|w| w == b"//" || w == b"/*") {
                 " (comments are not JSON)"
             } else {
                 ""
             };
+            Parsed::Problem(format!(
+                "invalid JSON at line {}, column {}: {e}{hint}; left as it is",
+                e.line(),
+                e.column()
+            ))
+        }
+    }
+}
+
+fn read_file(path: &Path, out: &mut SettingsFindings) {
+    let name = path.display().to_string();
+    let doc = match parse(path) {
+        Parsed::Absent => return,
+        Parsed::Problem(problem) => {
             out.problems.push(SettingsProblem {
                 file: name,
-                problem: format!(
-                    "invalid JSON at line {}, column {}: {e}{hint}; left as it is",
-                    e.line(),
-                    e.column()
-                ),
+                problem,
             });
             return;
         }
+        Parsed::Doc(doc) => doc,
     };
     if let Some(model) = doc
         .get("model")
@@ -173,10 +194,7 @@ fn read_file(path: &Path, out: &mut SettingsFindings) {
 
 /// The value as it may be shown: anything whose name or shape looks like a secret is hidden.
 pub fn redact(key: &str, value: &str) -> String {
-    let k = key.to_ascii_uppercase();
-    let secret_name = ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH"]
-        .iter()
-        .any(|w| k.contains(w));
+    let secret_name = is_secret_name(key);
     let secret_shape =
         value.starts_with("sk-") || value.starts_with("eyJ") || value.starts_with("Bearer ");
     if secret_name || secret_shape {
@@ -184,6 +202,14 @@ pub fn redact(key: &str, value: &str) -> String {
     } else {
         value.to_owned()
     }
+}
+
+/// True when a setting's name says it holds a secret (`…KEY`, `…TOKEN`, `apiKeyHelper`, …).
+pub fn is_secret_name(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH"]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 #[cfg(test)]
