@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::Wizard;
+use crate::claude::Version;
 use crate::claude_run::{Event, Headless, Invocation, Verdict};
 use crate::diagnose::STANDARD_WINDOW;
 use crate::format::thousands;
@@ -19,6 +20,14 @@ use crate::ui::Spinner;
 /// Retries of a 429 after which claude is stopped: 2.1.150/2.1.156 retry the long-context
 /// refusal ten times over 3–6 minutes and the answer does not change (reference §4b).
 pub const STOP_AFTER_RETRIES: u64 = 2;
+/// The first claude that does not retry the long-context 429 (reference §4b).
+const STOPS_RETRYING_429: Version = Version(2, 1, 172);
+/// Observed on 2.1.156: during `-p /compact` the retries print no `api_retry` line (the stream
+/// shows `compacting`, then nothing for ~3 minutes, then `compact_result:"failed"` after 11
+/// requests), so the watcher cannot see them. claude reads `CLAUDE_CODE_MAX_RETRIES` (in the
+/// 2.1.156 and 2.1.328 binaries); with 2 the same refusal ends after 3 requests in ~2.5 s, and a
+/// transient error still gets two retries.
+const MAX_RETRIES_FOR_OLD_CLAUDE: &str = "2";
 
 /// How one compaction ended, as verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +150,13 @@ impl Wizard<'_> {
             .into_iter()
             .find(|s| s.step == "compact")
             .expect("the overflow ladder compacts");
-        let step = with_stream_flags(step);
+        let mut step = with_stream_flags(step);
+        if self.opts.version.is_some_and(|v| v < STOPS_RETRYING_429) {
+            step.env.insert(
+                "CLAUDE_CODE_MAX_RETRIES".into(),
+                MAX_RETRIES_FOR_OLD_CLAUDE.into(),
+            );
+        }
         self.announce(&step);
         let inv = self.invocation(&step, cwd);
         let model = self.opts.compact_model.clone();
