@@ -2,7 +2,8 @@
 //! child runs, or a file is being replaced) the handler only raises a flag, so claude handles
 //! Ctrl-C itself and ccrescue waits for it, and a write in progress stops at its next check and
 //! cleans up. With no guard held there is nothing to clean up: the cursor is restored and the
-//! process exits with 130 at once.
+//! process ends at once. It ends by SIGINT itself (on unix), not by `exit(130)`, so that a shell
+//! loop or script running ccrescue sees an interrupted child and stops too; `$?` shows 130.
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -30,10 +31,23 @@ pub fn install() {
     let _ = ctrlc::try_set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         if GUARDS.load(Ordering::SeqCst) == 0 {
-            let _ = console::Term::stderr().show_cursor();
-            std::process::exit(EXIT_INTERRUPTED.into());
+            die();
         }
     });
+}
+
+/// Ends the process as interrupted: restores the cursor, then dies by SIGINT (unix) or exits
+/// with 130 (elsewhere).
+pub fn die() -> ! {
+    let _ = console::Term::stderr().show_cursor();
+    #[cfg(unix)]
+    // SAFETY: resetting a disposition and raising a signal are async-signal-safe libc calls with
+    // no pointers involved; with the default action restored, raise ends the process.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::raise(libc::SIGINT);
+    }
+    std::process::exit(EXIT_INTERRUPTED.into())
 }
 
 /// True once Ctrl-C (or SIGTERM/SIGHUP) has been received.

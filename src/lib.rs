@@ -49,6 +49,14 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),
+        Err(e) if e.chain().any(|c| c.is::<interrupt::Interrupted>()) => {
+            let _ = writeln!(
+                io::stderr(),
+                "{} {e:#}",
+                console::style("error:").for_stderr().red().bold()
+            );
+            interrupt::die()
+        }
         Err(e) => {
             let mut err = io::stderr().lock();
             let _ = writeln!(

@@ -166,3 +166,47 @@ fn target_tokens_stops_when_under() {
     assert_eq!(p.changes.len(), 2);
     assert_eq!(p.target_reached, Some(false));
 }
+
+#[test]
+fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
+    let media_line = user("u1", &format!("[{}]", image(&"A".repeat(400))));
+    let (dir, path) = session(&[user("u0", "\"hello\""), media_line], "");
+    let p = plan(&path, &TrimOptions::default()).unwrap();
+    let temp = dir.path().join("temp");
+    let mut good = vec![];
+    write::trimmed(&path, &p, &mut good, &mut |_| {}).unwrap();
+    fs::write(&temp, &good).unwrap();
+    validate::trimmed(&path, &temp, &p).unwrap();
+    let text = String::from_utf8(good).unwrap();
+    let in_line_2 = |from: &str, to: &str| {
+        let i = text.rfind(from).unwrap();
+        format!("{}{to}{}", &text[..i], &text[i + from.len()..])
+    };
+    for (bad, why) in [
+        (
+            text.replacen("hello", "hellO", 1),
+            "a line that was not to change changed",
+        ),
+        (
+            text.replacen("\"u1\"", "\"u2\"", 1),
+            "a record field outside message.content",
+        ),
+        (
+            in_line_2("\"role\":\"user\",", "\"role\":\"usr\", "),
+            "a message field other than content",
+        ),
+        (
+            text.replacen("\n", " ", 1),
+            "at line 1: a line that was not to change",
+        ),
+    ] {
+        fs::write(&temp, &bad).unwrap();
+        assert_eq!(
+            bad.len(),
+            text.len(),
+            "same size, so only the line checks can tell"
+        );
+        let err = validate::trimmed(&path, &temp, &p).unwrap_err().to_string();
+        assert!(err.contains(why), "{err}");
+    }
+}
