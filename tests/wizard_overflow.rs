@@ -4,6 +4,7 @@
 //! error.
 mod common;
 
+use ccrescue_testbench::claude_bin::version_at_least;
 use ccrescue_testbench::fixtures::{self, COMPACT_MODEL, setup};
 use ccrescue_testbench::mock::{MockApi, Reply, Rule};
 use ccrescue_testbench::sandbox::Auth;
@@ -38,8 +39,14 @@ fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
     eprintln!("{}", r.stderr);
     let id = &f.session.id;
     let cd = format!("cd '{}' && ", project.display());
+    // claude < 2.1.172 retries the 429 for minutes inside /compact: ccrescue caps its retries.
+    let cap = if version_at_least("2.1.172") {
+        ""
+    } else {
+        "CLAUDE_CODE_MAX_RETRIES=2 "
+    };
     let compact_line = format!(
-        "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
+        "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
     );
     assert!(r.stderr.contains(&compact_line), "{}", r.stderr);
     assert!(

@@ -210,10 +210,15 @@ fn without_a_terminal_or_yes_and_with_dry_run_nothing_changes() {
     let r = ccrescue(&sb, &project, &["--dry-run"]).expect_code(0);
     let id = &f.session.id;
     let cd = format!("cd {} && ", project.display());
+    let cap = if version_at_least("2.1.172") {
+        ""
+    } else {
+        "CLAUDE_CODE_MAX_RETRIES=2 "
+    };
     for want in [
         "Plan (--dry-run: nothing was run or changed):".to_owned(),
         format!(
-            "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
+            "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
         ),
         format!("$ {cd}claude --resume {id} --model claude-sonnet-4-6"),
     ] {

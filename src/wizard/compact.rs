@@ -131,6 +131,19 @@ impl Wizard<'_> {
         }
     }
 
+    /// The ladder's compaction step as the wizard runs it: stream-json, and claude's retries
+    /// capped on the versions that retry the 429 for minutes.
+    pub(super) fn as_run(&self, step: Step) -> Step {
+        let mut step = with_stream_flags(step);
+        if self.opts.version.is_some_and(|v| v < STOPS_RETRYING_429) {
+            step.env.insert(
+                "CLAUDE_CODE_MAX_RETRIES".into(),
+                MAX_RETRIES_FOR_OLD_CLAUDE.into(),
+            );
+        }
+        step
+    }
+
     /// The child process for a ladder step: the real claude binary, the step's args and env.
     pub(super) fn invocation(&self, step: &Step, cwd: &Path) -> Invocation {
         let argv = step.command.as_deref().unwrap_or_default();
@@ -150,13 +163,7 @@ impl Wizard<'_> {
             .into_iter()
             .find(|s| s.step == "compact")
             .expect("the overflow ladder compacts");
-        let mut step = with_stream_flags(step);
-        if self.opts.version.is_some_and(|v| v < STOPS_RETRYING_429) {
-            step.env.insert(
-                "CLAUDE_CODE_MAX_RETRIES".into(),
-                MAX_RETRIES_FOR_OLD_CLAUDE.into(),
-            );
-        }
+        let step = self.as_run(step);
         self.announce(&step);
         let inv = self.invocation(&step, cwd);
         let model = self.opts.compact_model.clone();

@@ -339,7 +339,7 @@ impl Wizard<'_> {
         }
         for step in &steps {
             let step = if step.step == "compact" {
-                compact::with_stream_flags(step.clone())
+                self.as_run(step.clone())
             } else {
                 step.clone()
             };
