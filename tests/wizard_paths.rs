@@ -40,6 +40,27 @@ fn yes_trims_the_screenshots_when_the_compaction_fails_on_them_then_compacts() {
     mock.clear_log();
 
     let r = ccrescue(&sb, &project, &["--yes"]).expect_code(0);
+    let compactions: Vec<_> = mock
+        .messages_requests()
+        .into_iter()
+        .filter(|q| q.is_compaction)
+        .collect();
+    if !version_at_least("2.1.156") {
+        // 2.1.150 follows a refused compaction request with its lean fallback request, which
+        // carries no image: the mock summarises it, the first compaction succeeds, and there
+        // is nothing for ccrescue to trim.
+        assert_eq!(compactions.len(), 2, "{compactions:?}");
+        assert!(compactions[0].has_images() && !compactions[1].has_images());
+        assert!(
+            r.stderr.contains("Compacted: the context is now"),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("Trimmed"), "{}", r.stderr);
+        let now = std::fs::read(&shots.session.file).unwrap();
+        assert!(now.starts_with(&original) && now.len() > original.len());
+        return;
+    }
     for want in [
         "The compaction failed:",
         "A trim takes these out of the session",
@@ -50,11 +71,6 @@ fn yes_trims_the_screenshots_when_the_compaction_fails_on_them_then_compacts() {
     ] {
         assert!(r.stderr.contains(want), "{want:?} missing\n{}", r.stderr);
     }
-    let compactions: Vec<_> = mock
-        .messages_requests()
-        .into_iter()
-        .filter(|q| q.is_compaction)
-        .collect();
     assert_eq!(compactions.len(), 2, "one refused, one after the trim");
     assert!(compactions[0].has_images());
     assert!(!compactions[1].has_images());
@@ -148,12 +164,13 @@ fn a_refused_compaction_is_not_recovered_and_old_claude_does_not_retry_for_minut
     let started = Instant::now();
     let r = ccrescue(&sb, &project, &["--yes"]).expect_code(1);
     let took = started.elapsed();
-    assert!(
-        r.stderr
-            .contains("The compaction failed: Error during compaction"),
-        "{}",
-        r.stderr
-    );
+    // 2.1.150's compact_error lacks the `Error during compaction: ` prefix.
+    let failed = if version_at_least("2.1.156") {
+        "The compaction failed: Error during compaction: API Error: Request rejected (429)"
+    } else {
+        "The compaction failed: API Error: Request rejected (429)"
+    };
+    assert!(r.stderr.contains(failed), "{}", r.stderr);
     // 2.1.150/2.1.156 retry this 429 silently for ~3 minutes during /compact (no api_retry
     // line): ccrescue caps claude's retries for them, and says so on the command line.
     assert_eq!(

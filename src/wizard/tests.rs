@@ -491,3 +491,22 @@ fn retries_of_a_429_stop_claude_and_verification_trusts_the_file() {
         )
     );
 }
+
+#[test]
+fn a_session_that_is_not_stuck_is_nothing_to_do() {
+    let opts = options(false);
+    let healthy = SessionScan {
+        context: Some(ContextEstimate {
+            tokens: 20_000,
+            source: ContextSource::Usage,
+            line: 2,
+        }),
+        ..Default::default()
+    };
+    let mut world = staged(vec![], vec![healthy.clone()]);
+    let mut ui = Scripted::new(true, &[("symptom", Answer::Enter)]);
+    let (code, out) = walk(&mut ui, &mut world, &opts, healthy);
+    assert_eq!(code.unwrap(), 0);
+    assert!(world.log.is_empty() && out.is_empty());
+    assert!(ui.transcript().contains("Nothing to do"));
+}
