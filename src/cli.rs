@@ -5,10 +5,11 @@ use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0    done (read-only commands: ran, whatever they found)
-  1    the operation failed (I/O error, unreadable session, validation failure)
-  2    usage error or refused (bad flag, path outside the projects folder, unknown session id)
+  0    done: the session was recovered or there was nothing to do (read-only commands: ran)
+  1    the operation failed or the session was not recovered
+  2    usage error or refused (bad flag, unknown session id, live session, no terminal without --yes)
   130  interrupted
+  After the wizard hands the terminal to claude, ccrescue exits with claude's own code.
 
 Where things are looked up:
   config root  --config-dir, else $CLAUDE_CONFIG_DIR, else ~/.claude
@@ -19,8 +20,10 @@ Where things are looked up:
 
 /// Gets Claude Code unstuck from "API Error: Usage credits required for 1M context".
 ///
-/// Without a subcommand, ccrescue looks at the current project's newest session and says what is
-/// wrong and what to run next (the same as `ccrescue diagnose`). Nothing is changed on disk.
+/// Without a subcommand, ccrescue is the rescue wizard: it looks at the project's stuck session,
+/// asks which symptom you see, then compacts the session in a small standard-context model (a
+/// backup first), trims images if that fails, and hands you back to claude in Sonnet. Every step
+/// prints the exact claude command it runs. `ccrescue diagnose` only looks.
 #[derive(Debug, Parser)]
 #[command(name = "ccrescue", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
@@ -28,6 +31,22 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub wizard: WizardArgs,
+}
+
+/// Flags of the wizard (bare `ccrescue`).
+#[derive(Debug, Args, Clone)]
+pub struct WizardArgs {
+    /// The standard-context model to compact with (an explicit 200K id).
+    #[arg(long, value_name = "MODEL", default_value = crate::ladder::COMPACT_MODEL)]
+    pub compact_model: String,
+    /// The standard-context model to return to after the rescue.
+    #[arg(long, value_name = "MODEL", default_value = crate::ladder::RETURN_MODEL)]
+    pub model: String,
+    /// Allow the last resort, starting afresh without the conversation (`/clear`), under --yes.
+    #[arg(long)]
+    pub allow_clear: bool,
 }
 
 #[derive(Debug, Subcommand)]

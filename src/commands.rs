@@ -27,8 +27,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     let mut ctx = Ctx::new(cli.global)?;
     match cli.command {
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
-        // Until the wizard lands, bare `ccrescue` looks and says what to do.
-        None | Some(Command::Diagnose) => diagnose_cmd(&ctx),
+        None => crate::wizard::run(&ctx, &cli.wizard),
+        Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
         Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
         Some(Command::Settings(args)) => settings::command::run(&ctx, args.fix),

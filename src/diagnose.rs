@@ -72,6 +72,8 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         images: f.scan.map_or(0, |s| s.media.images + s.media.documents),
         media_tokens: f.scan.map_or(0, |s| s.media.est_tokens),
         pins: f.settings.pins.len(),
+        compact_model: ladder::COMPACT_MODEL,
+        return_model: ladder::RETURN_MODEL,
     };
     let plan = match symptom {
         Symptom::ContextOverflow => ladder::overflow(&input),

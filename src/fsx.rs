@@ -272,6 +272,24 @@ pub fn end_torn_line(path: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Writes a new file `path` with `bytes` (never over an existing file: `create_new`), synced, with
+/// the folder synced after. On an error the partial file is removed.
+pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let _defer = interrupt::defer();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
+    }
+    sync_folder(path);
+    Ok(())
+}
+
 /// Deletes one file (a backup being pruned).
 pub fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))

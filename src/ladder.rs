@@ -39,7 +39,7 @@ impl Step {
     }
 
     /// A step that runs `claude ARGS` in the session's folder, with the config dir passed on.
-    fn runs(step: &'static str, i: &LadderInput, args: &[&str], why: String) -> Step {
+    pub(crate) fn runs(step: &'static str, i: &LadderInput, args: &[&str], why: String) -> Step {
         let mut env = BTreeMap::new();
         if let Some(dir) = i.config_dir {
             env.insert("CLAUDE_CONFIG_DIR".to_owned(), dir.to_owned());
@@ -112,6 +112,10 @@ pub struct LadderInput<'a> {
     pub images: u64,
     pub media_tokens: u64,
     pub pins: usize,
+    /// The model to compact with ([`COMPACT_MODEL`] unless `--compact-model` says otherwise).
+    pub compact_model: &'a str,
+    /// The model to return to ([`RETURN_MODEL`] unless `--model` says otherwise).
+    pub return_model: &'a str,
 }
 
 /// The overflow ladder: compact in a small standard-context model, trim media if that fails,
@@ -133,10 +137,11 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
             "--resume",
             i.session_id,
             "--model",
-            COMPACT_MODEL,
+            i.compact_model,
         ],
         format!(
-            "summarise the conversation with {COMPACT_MODEL}, a 200K-context model that is not gated; the session keeps its id"
+            "summarise the conversation with {}, a 200K-context model that is not gated; the session keeps its id",
+            i.compact_model
         ),
     );
     compact
@@ -159,8 +164,8 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "return",
         i,
-        &["--resume", i.session_id, "--model", RETURN_MODEL],
-        format!("carry on in {RETURN_MODEL}, a standard-context model"),
+        &["--resume", i.session_id, "--model", i.return_model],
+        format!("carry on in {}, a standard-context model", i.return_model),
     ));
     steps.push(Step::says(
         "clear",
@@ -181,9 +186,10 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "standard_model",
         i,
-        &["--resume", i.session_id, "--model", RETURN_MODEL],
+        &["--resume", i.session_id, "--model", i.return_model],
         format!(
-            "ask for {RETURN_MODEL} explicitly: a 200K-context model the gate does not apply to"
+            "ask for {} explicitly: a 200K-context model the gate does not apply to",
+            i.return_model
         ),
     ));
     steps.push(Step::says(
@@ -207,6 +213,8 @@ mod tests {
             images: 3,
             media_tokens: 6000,
             pins: 0,
+            compact_model: COMPACT_MODEL,
+            return_model: RETURN_MODEL,
         }
     }
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 pub mod claude;
+pub mod claude_run;
 pub mod cli;
 mod commands;
 pub mod context;
@@ -29,6 +30,8 @@ pub mod session;
 pub mod settings;
 pub mod trim;
 mod trim_cmd;
+pub mod ui;
+pub mod wizard;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {

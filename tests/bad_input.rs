@@ -40,7 +40,9 @@ fn malformed_non_utf8_and_torn_lines_are_reported_with_their_line_numbers() {
     );
     let before = snapshot(sb.root());
 
-    let j = ccrescue(&sb, &project, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     let s = &j["session"];
     assert_eq!(s["malformed_lines"], 3, "{s}");
     let lines: Vec<u64> = s["malformed_examples"]
@@ -57,7 +59,7 @@ fn malformed_non_utf8_and_torn_lines_are_reported_with_their_line_numbers() {
         "the good lines still count"
     );
 
-    let human = ccrescue(&sb, &project, &[]).expect_code(0);
+    let human = ccrescue(&sb, &project, &["diagnose"]).expect_code(0);
     for want in [
         format!("3 line(s) are not valid JSON: {} (", n + 1),
         "the last line is cut short".to_owned(),
@@ -82,7 +84,11 @@ fn an_empty_session_file_is_reported_not_fatal() {
     let out = ccrescue(
         &sb,
         &project,
-        &["--session", "00000000-0000-4000-8000-000000000000"],
+        &[
+            "diagnose",
+            "--session",
+            "00000000-0000-4000-8000-000000000000",
+        ],
     )
     .expect_code(0);
     assert!(out.stdout.contains("the file is empty"), "{}", out.stdout);
@@ -94,7 +100,7 @@ fn an_empty_session_file_is_reported_not_fatal() {
     let j = ccrescue(
         &sb,
         &project,
-        &["--json", "--session", empty.to_str().unwrap()],
+        &["diagnose", "--json", "--session", empty.to_str().unwrap()],
     )
     .expect_code(0)
     .json();
@@ -106,7 +112,9 @@ fn an_empty_session_file_is_reported_not_fatal() {
 #[test]
 fn a_100_mb_line_is_read_whole() {
     let (_mock, sb, project, session) = setup();
-    let records = ccrescue(&sb, &project, &["--json"]).expect_code(0).json()["session"]["records"]
+    let records = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json()["session"]["records"]
         .as_u64()
         .unwrap();
     // A tool result of 100 MB of text, escapes included, as one record.
@@ -120,7 +128,9 @@ fn a_100_mb_line_is_read_whole() {
     line.push_str("\"}]},\"uuid\":\"big\",\"timestamp\":\"2026-11-24T00:00:00Z\"}\n");
     assert!(serde_json::from_str::<serde_json::Value>(line.trim_end()).is_ok());
     append(&session, line.as_bytes());
-    let j = ccrescue(&sb, &project, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     assert_eq!(j["session"]["records"].as_u64().unwrap(), records + 1);
     assert_eq!(j["session"]["malformed_lines"], 0);
 }
@@ -132,7 +142,7 @@ fn a_symlinked_session_is_read_and_flagged() {
     fs::rename(&session.file, &target).unwrap();
     std::os::unix::fs::symlink(&target, &session.file).unwrap();
     let before = snapshot(sb.root());
-    let out = ccrescue(&sb, &project, &[]).expect_code(0);
+    let out = ccrescue(&sb, &project, &["diagnose"]).expect_code(0);
     assert!(
         out.stdout.contains("the session file is a symbolic link"),
         "{}",
@@ -152,7 +162,9 @@ fn invalid_settings_are_named_with_a_position_and_the_rest_carries_on() {
     let local = project.join(".claude/settings.local.json");
     fs::write(&local, "{\"model\": \"sonnet[1m]\"}").unwrap();
     let before = snapshot(sb.root());
-    let j = ccrescue(&sb, &project, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     assert_eq!(
         j["settings_problems"][0]["file"],
         user.display().to_string()
@@ -169,7 +181,7 @@ fn invalid_settings_are_named_with_a_position_and_the_rest_carries_on() {
         j["pins"],
         serde_json::json!([{"file": local.display().to_string(), "key": "model", "value": "sonnet[1m]"}])
     );
-    let out = ccrescue(&sb, &project, &[]).expect_code(0);
+    let out = ccrescue(&sb, &project, &["diagnose"]).expect_code(0);
     assert!(
         out.stdout
             .contains(&format!("{}: invalid JSON at line 3", user.display())),
@@ -207,11 +219,11 @@ fn unreadable_folder_and_file_fail_with_the_path_and_exit_1() {
     open_up(&project);
     fs::set_permissions(&session.file, fs::Permissions::from_mode(0o644)).unwrap();
     // Readable to nobody: the same diagnosis as root.
-    let ok = as_nobody(&sb, &project, &["--json"]);
+    let ok = as_nobody(&sb, &project, &["diagnose", "--json"]);
     assert_eq!(ok.output.status.code(), Some(0), "{}", describe(&ok.output));
 
     fs::set_permissions(&session.file, fs::Permissions::from_mode(0o600)).unwrap();
-    let file = as_nobody(&sb, &project, &["--session", &session.id]);
+    let file = as_nobody(&sb, &project, &["diagnose", "--session", &session.id]);
     assert_eq!(
         file.output.status.code(),
         Some(1),
@@ -229,7 +241,7 @@ fn unreadable_folder_and_file_fail_with_the_path_and_exit_1() {
 
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o000)).unwrap();
     let before = snapshot(sb.root());
-    let folder = as_nobody(&sb, &project, &[]);
+    let folder = as_nobody(&sb, &project, &["diagnose"]);
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(
         folder.output.status.code(),

@@ -53,7 +53,7 @@ fn usage_errors_and_refusals_exit_2_with_what_to_do() {
         bad_flag.stderr
     );
 
-    let not_uuid = ccrescue(&sb, &p, &["--session", "yesterday"]).expect_code(2);
+    let not_uuid = ccrescue(&sb, &p, &["diagnose", "--session", "yesterday"]).expect_code(2);
     assert!(
         not_uuid
             .stderr
@@ -75,7 +75,11 @@ fn usage_errors_and_refusals_exit_2_with_what_to_do() {
     let unknown = ccrescue(
         &sb,
         &p,
-        &["--session", "12345678-1234-4234-8234-123456789abc"],
+        &[
+            "diagnose",
+            "--session",
+            "12345678-1234-4234-8234-123456789abc",
+        ],
     )
     .expect_code(2);
     assert!(
@@ -91,7 +95,7 @@ fn usage_errors_and_refusals_exit_2_with_what_to_do() {
         "{}/../../../../etc/passwd.jsonl",
         h.session.file.parent().unwrap().display()
     );
-    let out = ccrescue(&sb, &p, &["--session", &escape]).expect_code(2);
+    let out = ccrescue(&sb, &p, &["diagnose", "--session", &escape]).expect_code(2);
     assert!(
         out.stderr.contains("is not inside") && out.stderr.contains("projects"),
         "{}",
@@ -99,7 +103,12 @@ fn usage_errors_and_refusals_exit_2_with_what_to_do() {
     );
     let outside = sb.tmp().join("copy.jsonl");
     std::fs::copy(&h.session.file, &outside).unwrap();
-    let out = ccrescue(&sb, &p, &["--session", outside.to_str().unwrap()]).expect_code(2);
+    let out = ccrescue(
+        &sb,
+        &p,
+        &["diagnose", "--session", outside.to_str().unwrap()],
+    )
+    .expect_code(2);
     assert!(
         out.stderr
             .contains("hint: ccrescue only works on claude's own session files"),
@@ -107,7 +116,7 @@ fn usage_errors_and_refusals_exit_2_with_what_to_do() {
         out.stderr
     );
 
-    let missing = ccrescue(&sb, &p, &["-C", "/nonexistent/project"]).expect_code(2);
+    let missing = ccrescue(&sb, &p, &["diagnose", "-C", "/nonexistent/project"]).expect_code(2);
     assert!(
         missing
             .stderr
@@ -123,9 +132,13 @@ fn a_missing_claude_is_a_finding_not_a_failure() {
     let sb = Sandbox::new(&mock);
     let p = sb.project("p");
     fixtures::credits_error(&mock, &sb, &p);
-    let j = ccrescue(&sb, &p, &["--json", "--claude", "/nonexistent/claude"])
-        .expect_code(0)
-        .json();
+    let j = ccrescue(
+        &sb,
+        &p,
+        &["diagnose", "--json", "--claude", "/nonexistent/claude"],
+    )
+    .expect_code(0)
+    .json();
     assert_eq!(j["claude"]["path"], serde_json::Value::Null);
     assert_eq!(j["claude"]["version"], serde_json::Value::Null);
     assert!(
@@ -138,7 +151,7 @@ fn a_missing_claude_is_a_finding_not_a_failure() {
         j["symptom"], "context_overflow",
         "the session is still diagnosed"
     );
-    let out = ccrescue(&sb, &p, &["--claude", "/nonexistent/claude"]).expect_code(0);
+    let out = ccrescue(&sb, &p, &["diagnose", "--claude", "/nonexistent/claude"]).expect_code(0);
     assert!(
         out.stdout.contains("claude's version is unknown"),
         "{}",
@@ -155,7 +168,7 @@ fn an_explicit_config_dir_wins_over_the_environment() {
     let elsewhere = sb.tmp().join("other-config");
     std::fs::create_dir_all(&elsewhere).unwrap();
     let env = [("CLAUDE_CONFIG_DIR", elsewhere.as_os_str())];
-    let j = common::ccrescue_with(&sb, &p, &["--json"], &env)
+    let j = common::ccrescue_with(&sb, &p, &["diagnose", "--json"], &env)
         .expect_code(0)
         .json();
     assert_eq!(j["config_dir"], elsewhere.display().to_string());
@@ -167,7 +180,12 @@ fn an_explicit_config_dir_wins_over_the_environment() {
     let j = ccrescue(
         &sb,
         &p,
-        &["--json", "--config-dir", sb.config_dir().to_str().unwrap()],
+        &[
+            "diagnose",
+            "--json",
+            "--config-dir",
+            sb.config_dir().to_str().unwrap(),
+        ],
     )
     .expect_code(0)
     .json();
@@ -187,6 +205,7 @@ fn interrupted_by_ctrl_c_ends_with_sigint_which_shells_report_as_130() {
     std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut child = sb
         .command(exe(), &p)
+        .arg("diagnose")
         .arg("--claude")
         .arg(&slow)
         .stdout(std::process::Stdio::null())
@@ -216,6 +235,7 @@ fn a_project_path_that_is_not_utf8_is_reported_in_json_without_a_panic() {
     let odd = p.join(std::ffi::OsStr::from_bytes(b"bad\xffname"));
     std::fs::create_dir_all(&odd).unwrap();
     let args = [
+        std::ffi::OsStr::new("diagnose"),
         std::ffi::OsStr::new("--json"),
         std::ffi::OsStr::new("-C"),
         odd.as_os_str(),

@@ -56,13 +56,18 @@ fn a_running_claude_is_seen_with_its_pid_and_a_killed_one_is_not() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let j = ccrescue(&sb, &project, &["--json", "--session", &stuck.session.id])
-        .expect_code(0)
-        .json();
+    let j = ccrescue(
+        &sb,
+        &project,
+        &["diagnose", "--json", "--session", &stuck.session.id],
+    )
+    .expect_code(0)
+    .json();
     assert_eq!(j["session"]["live"], true, "{}", j["session"]);
     assert_eq!(j["session"]["live_pid"], pid);
     assert_eq!(j["plan"][0]["step"], "quit_claude");
-    let human = ccrescue(&sb, &project, &["--session", &stuck.session.id]).expect_code(0);
+    let human =
+        ccrescue(&sb, &project, &["diagnose", "--session", &stuck.session.id]).expect_code(0);
     assert!(
         human.stdout.contains(&format!(
             "yes: claude (pid {pid}) is running on this session"
@@ -71,7 +76,12 @@ fn a_running_claude_is_seen_with_its_pid_and_a_killed_one_is_not() {
         human.stdout
     );
     // Even the one-line answer says to quit claude before the compaction.
-    let quiet = ccrescue(&sb, &project, &["-q", "--session", &stuck.session.id]).expect_code(0);
+    let quiet = ccrescue(
+        &sb,
+        &project,
+        &["diagnose", "-q", "--session", &stuck.session.id],
+    )
+    .expect_code(0);
     let lines: Vec<&str> = quiet.stdout.lines().collect();
     let quit = format!("Next: claude (pid {pid}) is running on this session: quit it first");
     assert!(lines[0].starts_with(&quit), "{}", quiet.stdout);
@@ -102,9 +112,13 @@ fn a_running_claude_is_seen_with_its_pid_and_a_killed_one_is_not() {
         !registry_files(&sb).is_empty(),
         "the stale entry is what this test is about"
     );
-    let j = ccrescue(&sb, &project, &["--json", "--session", &stuck.session.id])
-        .expect_code(0)
-        .json();
+    let j = ccrescue(
+        &sb,
+        &project,
+        &["diagnose", "--json", "--session", &stuck.session.id],
+    )
+    .expect_code(0)
+    .json();
     assert_eq!(
         j["session"]["live"], false,
         "a stale registry entry is not a live claude"

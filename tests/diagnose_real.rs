@@ -70,7 +70,7 @@ fn overflow_session_gets_the_compaction_ladder() {
     assert_eq!(steps, ["compact", "trim", "return", "clear"]);
 
     // The human report names the session, the size against 200K, the error and the next command.
-    let human = ccrescue(&sb, &project, &[]).expect_code(0);
+    let human = ccrescue(&sb, &project, &["diagnose"]).expect_code(0);
     for want in [
         f.session.id.as_str(),
         "tokens of 200,000",
@@ -94,7 +94,9 @@ fn compacted_and_failed_compactions_are_counted() {
     let sb = Sandbox::new(&mock);
     let good = sb.project("good");
     let c = fixtures::compacted(&mock, &sb, &good);
-    let j = ccrescue(&sb, &good, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &good, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     let s = &j["session"];
     assert_eq!(s["compactions"], 1);
     assert!(s["last_boundary_line"].as_u64().unwrap() > c.lines_before as u64);
@@ -108,7 +110,9 @@ fn compacted_and_failed_compactions_are_counted() {
 
     let bad = sb.project("bad");
     let f = fixtures::failed_compaction(&mock, &sb, &bad, CompactionFailure::Credits);
-    let j = ccrescue(&sb, &bad, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &bad, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     let s = &j["session"];
     assert_eq!(s["compactions"], 0);
     assert_eq!(s["failed_compactions"], 1);
@@ -175,10 +179,12 @@ fn the_long_path_project_is_found_through_the_hashed_slug() {
         slug_dir.len() > 200,
         "claude cut and hashed the slug: {slug_dir}"
     );
-    let j = ccrescue(&sb, &project, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     assert_eq!(j["session"]["id"], h.session.id);
     assert_eq!(j["symptom"], "none");
-    let out = ccrescue(&sb, &project, &[]);
+    let out = ccrescue(&sb, &project, &["diagnose"]);
     assert!(
         out.stdout
             .contains("Nothing to rescue: this session is not blocked."),
@@ -193,7 +199,9 @@ fn newest_session_is_what_continue_picks_unless_it_hides_a_stuck_one() {
     let sb = Sandbox::with_auth(&mock, Auth::GatewayToken);
     let project = sb.project("two");
     let pair = fixtures::continue_pair(&mock, &sb, &project);
-    let j = ccrescue(&sb, &project, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     assert_eq!(j["session"]["id"], pair.newer.id);
     // claude -p --continue appends to the same file ccrescue picked.
     let lines = pair.newer.line_count();
@@ -207,7 +215,7 @@ fn newest_session_is_what_continue_picks_unless_it_hides_a_stuck_one() {
     let other = sb.project("stuck");
     let stuck = fixtures::credits_error(&mock, &sb, &other);
     let (stray, _) = fixtures::new_session(&sb, &other, "unrelated question", &[]);
-    let ran = ccrescue(&sb, &other, &["--json"]).expect_code(0);
+    let ran = ccrescue(&sb, &other, &["diagnose", "--json"]).expect_code(0);
     let j = ran.json();
     assert_eq!(j["session"]["id"], stuck.session.id);
     let why = j["session"]["why_chosen"].as_str().unwrap();
@@ -215,14 +223,14 @@ fn newest_session_is_what_continue_picks_unless_it_hides_a_stuck_one() {
         why.contains(&stray.id) && why.contains("--session"),
         "{why}"
     );
-    let human = ccrescue(&sb, &other, &[]);
+    let human = ccrescue(&sb, &other, &["diagnose"]);
     assert!(
         human.stdout.contains("has no 1M-context error"),
         "{}",
         human.stdout
     );
     // --session overrides the choice.
-    let j = ccrescue(&sb, &other, &["--json", "--session", &stray.id])
+    let j = ccrescue(&sb, &other, &["diagnose", "--json", "--session", &stray.id])
         .expect_code(0)
         .json();
     assert_eq!(j["session"]["id"], stray.id);
@@ -299,9 +307,13 @@ fn sessions_of_every_project() {
         "{human}"
     );
     // A session id from another project is found too.
-    let j = ccrescue(&sb, &a, &["--json", "--session", &hb.session.id])
-        .expect_code(0)
-        .json();
+    let j = ccrescue(
+        &sb,
+        &a,
+        &["diagnose", "--json", "--session", &hb.session.id],
+    )
+    .expect_code(0)
+    .json();
     assert_eq!(j["session"]["path"], hb.session.file.display().to_string());
 }
 
@@ -347,12 +359,12 @@ fn claude_code_project_dir_name_is_followed_where_claude_follows_it() {
         ("CLAUDE_CONFIG_DIR", config.as_os_str()),
         ("CLAUDE_CODE_PROJECT_DIR_NAME", name),
     ];
-    let j = common::ccrescue_with(&sb, &project, &["--json"], &env)
+    let j = common::ccrescue_with(&sb, &project, &["diagnose", "--json"], &env)
         .expect_code(0)
         .json();
     assert_eq!(j["session"]["path"], file.display().to_string());
     // Without CLAUDE_CONFIG_DIR, claude ignores the variable, and so does ccrescue.
-    let j = common::ccrescue_with(&sb, &project, &["--json"], &env[1..])
+    let j = common::ccrescue_with(&sb, &project, &["diagnose", "--json"], &env[1..])
         .expect_code(0)
         .json();
     assert_eq!(j["session"], serde_json::Value::Null, "{j}");
@@ -363,7 +375,9 @@ fn capabilities_of_the_installed_claude_are_read_from_its_help() {
     let mock = MockApi::start(vec![]);
     let sb = Sandbox::new(&mock);
     let p = sb.project("caps");
-    let j = ccrescue(&sb, &p, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &p, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     let caps = &j["claude"]["capabilities"];
     for always in [
         "--resume",
@@ -389,7 +403,9 @@ fn a_failed_reduction_after_the_429_is_still_the_stuck_session() {
     let sb = Sandbox::with_auth(&mock, Auth::GatewayToken);
     let p = sb.project("reduce");
     let f = fixtures::failed_compaction(&mock, &sb, &p, CompactionFailure::Credits);
-    let j = ccrescue(&sb, &p, &["--json"]).expect_code(0).json();
+    let j = ccrescue(&sb, &p, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
     let s = &j["session"];
     assert_eq!(s["failed_compactions"], 1, "{s}");
     assert_eq!(s["blocked"], true, "{}: {s}", f.error);
@@ -406,7 +422,12 @@ fn commands_carry_the_config_dir_they_were_diagnosed_with() {
     let p = sb.project("cfg");
     let f = fixtures::credits_error(&mock, &sb, &p);
     let cfg = sb.config_dir();
-    let out = ccrescue(&sb, &p, &["-q", "--config-dir", cfg.to_str().unwrap()]).expect_code(0);
+    let out = ccrescue(
+        &sb,
+        &p,
+        &["diagnose", "-q", "--config-dir", cfg.to_str().unwrap()],
+    )
+    .expect_code(0);
     let want = format!(
         "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 CLAUDE_CONFIG_DIR={} claude -p /compact --resume {}",
         cfg.display(),
@@ -418,9 +439,13 @@ fn commands_carry_the_config_dir_they_were_diagnosed_with() {
         out.stdout
     );
     // The printed command works as printed: claude finds the session through that config dir.
-    let j = ccrescue(&sb, &p, &["--json", "--config-dir", cfg.to_str().unwrap()])
-        .expect_code(0)
-        .json();
+    let j = ccrescue(
+        &sb,
+        &p,
+        &["diagnose", "--json", "--config-dir", cfg.to_str().unwrap()],
+    )
+    .expect_code(0)
+    .json();
     let ret = &j["plan"][2];
     assert_eq!(ret["env"]["CLAUDE_CONFIG_DIR"], cfg.display().to_string());
     mock.set_rules(vec![]);
