@@ -45,6 +45,8 @@ pub struct Options {
     pub compact_model: String,
     pub return_model: String,
     pub dry_run: bool,
+    /// `--quiet`: no prevention advice after a rescue.
+    pub quiet: bool,
     pub version: Option<Version>,
     pub settings: SettingsFindings,
     /// The `[1m]` pins in settings files that the settings fix can change, and what it leaves.
@@ -95,6 +97,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         compact_model: args.compact_model.clone(),
         return_model: args.model.clone(),
         dry_run: ctx.args.dry_run,
+        quiet: ctx.args.quiet,
         version,
         settings: settings::find(&files, &ctx.model_env),
     };

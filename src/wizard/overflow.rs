@@ -180,6 +180,11 @@ impl Wizard<'_> {
     /// The last rung of success: back to the standard model.
     fn return_to_model(&mut self, c: &Chosen, cwd: &Path) -> Result<u8> {
         self.warn_pins();
+        if !self.opts.quiet {
+            for line in PREVENTION {
+                self.ui.say(line);
+            }
+        }
         let cwd_text = cwd.to_string_lossy().into_owned();
         let input = self.ladder_input(c, Some(&cwd_text));
         let step = ladder::overflow(&input)
@@ -241,6 +246,14 @@ impl Wizard<'_> {
         Ok(())
     }
 }
+
+/// Said after a rescue (not with `--quiet`): what keeps a session under the standard window.
+const PREVENTION: [&str; 4] = [
+    "To keep it from coming back:",
+    "  - screenshots pile up fast (browser and screenshot MCP tools, pasted images): `ccrescue trim` takes them out",
+    "  - keep big assets out of claude's reach with permissions.deny rules in .claude/settings.json, e.g. \"Read(./assets/**)\" (claude does not read a .claudeignore file)",
+    "  - CLAUDE_CODE_AUTO_COMPACT_WINDOW=160000 makes claude compact before a request passes the 200K window",
+];
 
 /// claude's exit code as ccrescue's (codes past 255 cannot be passed on).
 pub(super) fn exit_byte(code: i32) -> u8 {

@@ -171,6 +171,7 @@ fn options(dry_run: bool) -> Options {
         compact_model: "small-model".into(),
         return_model: "back-model".into(),
         dry_run,
+        quiet: false,
         version: None,
         settings: SettingsFindings::default(),
         settings_fix: Default::default(),
@@ -241,6 +242,29 @@ fn three_enters_take_a_stuck_session_back_to_the_standard_model() {
         "$ cd / && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude {COMPACT_ARGS}"
     )));
     assert!(said.contains(&format!("$ cd / && claude {RETURN_ARGS}")));
+    assert!(
+        said.contains("To keep it from coming back:") && said.contains("permissions.deny"),
+        "prevention advice after a rescue: {said}"
+    );
+}
+
+#[test]
+fn quiet_leaves_out_the_prevention_advice() {
+    let opts = Options {
+        quiet: true,
+        ..options(false)
+    };
+    let mut world = staged(
+        vec![compaction(true)],
+        vec![stuck_scan(260_000, 0), stuck_scan(3_000, 1)],
+    );
+    let mut ui = Scripted::new(
+        false,
+        &[("symptom", Answer::Enter), ("compact", Answer::Enter)],
+    );
+    let (code, _) = walk(&mut ui, &mut world, &opts, stuck_scan(260_000, 0));
+    assert_eq!(code.unwrap(), 0);
+    assert!(!ui.transcript().contains("To keep it from coming back"));
 }
 
 #[test]
