@@ -67,6 +67,10 @@ pub enum Command {
     /// List a session's backups, put one back (backing up the current state first), or prune old ones.
     #[command(after_help = AFTER_HELP)]
     Restore(RestoreArgs),
+    /// Show every settings layer claude reads a model from and which one wins; --fix changes
+    /// `[1m]` model ids in settings files to standard-context ids (asks first; backup kept).
+    #[command(after_help = AFTER_HELP)]
+    Settings(SettingsArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     ///
     /// bash: `ccrescue completions bash > ~/.local/share/bash-completion/completions/ccrescue`;
@@ -78,10 +82,6 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
     Man,
-    /// Show every settings layer claude reads a model from and which one wins; --fix changes
-    /// `[1m]` model ids in settings files to standard-context ids (asks first; backup kept).
-    #[command(after_help = AFTER_HELP)]
-    Settings(SettingsArgs),
 }
 
 #[derive(Debug, Args)]
