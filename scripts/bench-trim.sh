@@ -15,52 +15,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SIZE=${SIZE:-1G}
-SEED=${SEED:-1}
-HUGE_LINE=${HUGE_LINE:-}
-IMAGE_SHARE=${IMAGE_SHARE:-0.75}
 RUNS=${RUNS:-3}
 ((RUNS >= 1)) || RUNS=1
 
-say() { printf '%s\n' "$*" >&2; }
-
-if ! /usr/bin/time -f %M true >/dev/null 2>&1; then
-    say "bench: need GNU time at /usr/bin/time (install the 'time' package; scripts/bench-scan.sh does)"
-    exit 1
-fi
-
-say "bench: building (release)"
-cargo build --release --quiet -p ccrescue-testbench --bin gen_session
+. scripts/bench-session.sh
 cargo build --release --quiet -p ccrescue --bin ccrescue
-GEN=target/release/gen_session
-
-BENCH=target/bench
-ROOT=$BENCH/claude
-PROJ=$ROOT/projects/-bench
-mkdir -p "$PROJ"
-# The same cache key as bench-scan.sh: one generated file serves both benchmarks.
-key=$(printf 'ccrescue-bench|%s|%s|%s|%s' "$SIZE" "$SEED" "${HUGE_LINE:-0}" "$IMAGE_SHARE" | md5sum)
-uuid=$(sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-a\4-\5/' <<<"$key")
-FILE=$PROJ/$uuid.jsonl
-SUMMARY=$BENCH/$uuid.summary.json
-LONGEST=$BENCH/$uuid.longest
-
-if [[ -n ${REGEN:-} || ! -s $FILE || ! -s $SUMMARY || ! -s $LONGEST ]]; then
-    rm -f "$FILE" "$SUMMARY" "$LONGEST"
-    gen_args=(--size "$SIZE" --seed "$SEED" --image-share "$IMAGE_SHARE" --session-id "$uuid")
-    [[ -z $HUGE_LINE ]] || gen_args+=(--huge-line "$HUGE_LINE")
-    say "bench: generating $SIZE session (seed $SEED) -> $FILE"
-    "$GEN" "${gen_args[@]}" --out "$BENCH/$uuid.tmp" >"$SUMMARY.tmp"
-    "$GEN" --longest-line "$BENCH/$uuid.tmp" >"$LONGEST.tmp"
-    mv "$BENCH/$uuid.tmp" "$FILE"
-    mv "$LONGEST.tmp" "$LONGEST"
-    mv "$SUMMARY.tmp" "$SUMMARY"
-else
-    say "bench: reusing $FILE"
-fi
-BYTES=$(stat -c %s "$FILE")
-LONGEST_LINE=$(cat "$LONGEST")
-SHARE=$(sed -nE 's/^ *"image_share": *([0-9.]+).*/\1/p' "$SUMMARY")
 
 # The trim works on a copy in its own project folder (a session id of its own).
 WORK=$ROOT/projects/-bench-trim
