@@ -10,22 +10,6 @@ use ccrescue_testbench::sandbox::{Auth, Sandbox};
 use common::{ccrescue, snapshot};
 use serde_json::{Value, json};
 
-/// Base64 image or document blocks in a record's message.content, at any depth.
-fn media_in(content: &Value) -> usize {
-    match content {
-        Value::Array(items) => items.iter().map(media_in).sum(),
-        Value::Object(b) => {
-            usize::from(
-                matches!(
-                    b.get("type").and_then(Value::as_str),
-                    Some("image" | "document")
-                ) && b.get("source").is_some_and(|s| s["type"] == "base64"),
-            ) + b.get("content").map_or(0, media_in)
-        }
-        _ => 0,
-    }
-}
-
 fn lines(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -162,8 +146,8 @@ fn trim_takes_the_screenshots_out_and_keeps_the_original_as_a_backup() {
             serde_json::from_str(o).unwrap(),
             serde_json::from_str(n).unwrap(),
         );
-        assert_eq!(media_in(&o["message"]["content"]), 1);
-        assert_eq!(media_in(&n["message"]["content"]), 0);
+        assert_eq!(common::base64_media_in(&o["message"]["content"]), 1);
+        assert_eq!(common::base64_media_in(&n["message"]["content"]), 0);
         for key in [
             "uuid",
             "parentUuid",
@@ -332,7 +316,7 @@ fn only_after_the_last_compaction_unless_all() {
     assert_eq!(
         records
             .iter()
-            .map(|r| media_in(&r["message"]["content"]))
+            .map(|r| common::base64_media_in(&r["message"]["content"]))
             .sum::<usize>(),
         0
     );

@@ -3,6 +3,8 @@
 //! torn lines, compact boundaries): the line count is kept, lines without media are byte-identical,
 //! no base64 image or document is left in message.content, and everything outside the replaced
 //! blocks parses equal to the original.
+mod common;
+
 use std::fs;
 
 use base64::Engine as _;
@@ -136,21 +138,6 @@ fn canonical(mut v: Value) -> Value {
     v
 }
 
-fn base64_media_left(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items.iter().map(base64_media_left).sum(),
-        Value::Object(b) => {
-            usize::from(
-                matches!(
-                    b.get("type").and_then(Value::as_str),
-                    Some("image" | "document")
-                ) && b.get("source").is_some_and(|s| s["type"] == "base64"),
-            ) + b.get("content").map_or(0, base64_media_left)
-        }
-        _ => 0,
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -189,7 +176,7 @@ proptest! {
             }
             let nv: Value = serde_json::from_str(n).unwrap();
             if i + 1 > boundary && ov.get("message").is_some() {
-                prop_assert_eq!(base64_media_left(&nv["message"]["content"]), 0, "line {}: {}", i + 1, n);
+                prop_assert_eq!(common::base64_media_in(&nv["message"]["content"]), 0, "line {}: {}", i + 1, n);
             }
             prop_assert_eq!(canonical(ov), canonical(nv), "line {}", i + 1);
         }

@@ -99,3 +99,20 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, u64)> {
     }
     out
 }
+
+/// How many base64 image or document blocks a `message.content` value holds, at any depth of
+/// `tool_result` nesting.
+pub fn base64_media_in(content: &Value) -> usize {
+    match content {
+        Value::Array(items) => items.iter().map(base64_media_in).sum(),
+        Value::Object(b) => {
+            usize::from(
+                matches!(
+                    b.get("type").and_then(Value::as_str),
+                    Some("image" | "document")
+                ) && b.get("source").is_some_and(|s| s["type"] == "base64"),
+            ) + b.get("content").map_or(0, base64_media_in)
+        }
+        _ => 0,
+    }
+}
