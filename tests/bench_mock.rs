@@ -294,6 +294,30 @@ fn rules_match_in_order_and_sequences_run_out() {
 }
 
 #[test]
+fn a_delayed_rule_is_logged_at_once_and_answered_late() {
+    let rules: Vec<Rule> = serde_json::from_value(
+        json!([{"delay_ms": 800, "reply": {"kind": "text", "text": "late"}}]),
+    )
+    .unwrap();
+    assert_eq!(rules[0], Rule::reply(Reply::text("late")).delay_ms(800));
+    let mock = MockApi::start(rules);
+    let url = mock.url();
+    let started = std::time::Instant::now();
+    let asking = std::thread::spawn(move || {
+        post_json(&url, "/v1/messages", &[KEY], &body("m", false, json!("a")))
+    });
+    let logged = mock.wait_for(std::time::Duration::from_secs(5), |r| r.is_messages());
+    assert!(logged.is_some(), "logged before the answer");
+    assert!(started.elapsed() < std::time::Duration::from_millis(800));
+    // Other requests are answered meanwhile.
+    let models = http(&mock.url(), "GET", "/v1/models", &[KEY], b"");
+    assert_eq!(models.status, 200);
+    assert!(!asking.is_finished());
+    assert_eq!(text_of(&asking.join().unwrap()), "late");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(800));
+}
+
+#[test]
 fn rules_read_from_json_as_mockapi_does() {
     let rules: Vec<Rule> = serde_json::from_value(json!([
         {"from_nth": 1, "compaction": false, "reply": {"kind": "credits_error"}},

@@ -12,6 +12,7 @@ use crate::claude::Version;
 use crate::claude_run::{Event, Headless, Invocation, Verdict};
 use crate::diagnose::STANDARD_WINDOW;
 use crate::format::thousands;
+use crate::interrupt::Interrupted;
 use crate::ladder::{self, Step};
 use crate::select::Chosen;
 use crate::session::SessionScan;
@@ -174,7 +175,16 @@ impl Wizard<'_> {
             .world
             .run_headless(&inv, &mut |e| watch(e, spinner.as_ref(), &model));
         spinner.finish();
-        let run = run?;
+        let run = match run {
+            Err(e) if e.is::<Interrupted>() => {
+                self.ui.say(
+                    "Interrupted: claude was stopped during the compaction. The session is as \
+                     claude left it; the backup above keeps it as it was before.",
+                );
+                return Err(e);
+            }
+            other => other?,
+        };
         let after = self.world.scan(&c.file.path)?;
         let outcome = verify(&run, &c.scan, &after);
         match &outcome {

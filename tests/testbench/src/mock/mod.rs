@@ -190,26 +190,44 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let (response, delay) = answer(&shared, &method, &uri, &headers, &body);
+    if let Some(d) = delay {
+        // Other requests are served meanwhile; a client that gives up cancels this one.
+        tokio::time::sleep(d).await;
+    }
+    response
+}
+
+/// Answers and logs one request; returns the response and how long to hold it back.
+fn answer(
+    shared: &Mutex<Shared>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Response, Option<Duration>) {
     let path = uri.path().trim_end_matches('/').to_string();
-    let auth = auth_kind(&headers);
-    let facts = BodyFacts::of(&body);
+    let auth = auth_kind(headers);
+    let facts = BodyFacts::of(body);
     let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
     let mut messages_index = None;
-    let (kind, response) = match (&method, path.as_str()) {
+    let mut delay = None;
+    let (kind, response) = match (method, path.as_str()) {
         (&Method::POST, "/v1/messages") => {
             let index = shared.rules.count;
             shared.rules.count += 1;
             messages_index = Some(index);
             let incoming = Incoming {
-                body: &body,
+                body,
                 facts: &facts,
                 auth,
                 index,
             };
-            let reply = shared
+            let (reply, delay_ms) = shared
                 .rules
                 .answer(&incoming)
-                .unwrap_or_else(|| rules::default_reply(&facts));
+                .unwrap_or_else(|| (rules::default_reply(&facts), None));
+            delay = delay_ms.map(Duration::from_millis);
             let model = facts.model.as_deref().unwrap_or("claude-mock");
             (
                 reply.kind().to_string(),
@@ -243,14 +261,14 @@ async fn handle(
         stream: facts.stream,
         body_len: body.len(),
         auth,
-        beta: header(&headers, "anthropic-beta"),
-        session_header: header(&headers, "x-claude-code-session-id"),
+        beta: header(headers, "anthropic-beta"),
+        session_header: header(headers, "x-claude-code-session-id"),
         is_compaction: facts.is_compaction,
         image_count: facts.image_count,
         last_user_text: facts.last_user_text,
         reply: kind,
         status: response.status().as_u16(),
-        body: String::from_utf8_lossy(&body).into_owned(),
+        body: String::from_utf8_lossy(body).into_owned(),
     };
     if let Some(sink) = shared.sink.as_mut() {
         let line = serde_json::to_string(&logged).expect("a logged request serialises");
@@ -258,7 +276,7 @@ async fn handle(
         let _ = sink.flush();
     }
     shared.log.push(logged);
-    response
+    (response, delay)
 }
 
 const MODELS: &[(&str, &str)] = &[

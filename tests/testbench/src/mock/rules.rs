@@ -3,7 +3,8 @@
 //! Rules are checked in order and the first whose conditions all hold answers. Every condition left
 //! `None` matches anything. Rules (de)serialise as flat JSON objects, e.g.
 //! `{"model_contains":"haiku","compaction":true,"reply":{"kind":"credits_error"}}`, which is the
-//! format the `mockapi` binary reads.
+//! format the `mockapi` binary reads. `delay_ms` on a rule holds its answer back (the request is
+//! logged at once), e.g. to interrupt claude while it waits for a compaction.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -169,6 +170,10 @@ pub struct Rule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<bool>,
     pub reply: Reply,
+    /// Not a condition: the matched request is logged at once but answered only after this many
+    /// milliseconds, so a test can act while claude waits (e.g. press Ctrl-C mid-compaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
 }
 
 /// What a rule is checked against.
@@ -193,6 +198,7 @@ impl Rule {
             compaction: None,
             images: None,
             reply,
+            delay_ms: None,
         }
     }
 
@@ -230,6 +236,11 @@ impl Rule {
     }
     pub fn images(mut self, has: bool) -> Self {
         self.images = Some(has);
+        self
+    }
+    /// Answers after `ms` milliseconds (see [`Rule::delay_ms`]).
+    pub fn delay_ms(mut self, ms: u64) -> Self {
+        self.delay_ms = Some(ms);
         self
     }
 
@@ -278,8 +289,9 @@ impl RuleSet {
         }
     }
 
-    /// The reply for a request (`None`: no rule matched, use the default), consuming sequence steps.
-    pub fn answer(&mut self, req: &Incoming<'_>) -> Option<Reply> {
+    /// The reply for a request and the rule's delay (`None`: no rule matched, use the default
+    /// at once), consuming sequence steps.
+    pub fn answer(&mut self, req: &Incoming<'_>) -> Option<(Reply, Option<u64>)> {
         for (i, rule) in self.rules.iter().enumerate() {
             if !rule.matches(req) {
                 continue;
@@ -288,10 +300,10 @@ impl RuleSet {
                 Reply::Sequence { replies } => {
                     if let Some(r) = replies.get(self.used[i]) {
                         self.used[i] += 1;
-                        return Some(r.clone());
+                        return Some((r.clone(), rule.delay_ms));
                     }
                 }
-                other => return Some(other.clone()),
+                other => return Some((other.clone(), rule.delay_ms)),
             }
         }
         None

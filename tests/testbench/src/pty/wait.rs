@@ -128,6 +128,13 @@ impl Terminal {
         self.exit.as_ref().map(ExitStatus::exit_code)
     }
 
+    /// How the program ended, once it has: `signal()` names the signal that killed it
+    /// (`strsignal`'s name, e.g. "Interrupt" for SIGINT), the exit code is then 1.
+    pub fn exit_status(&mut self) -> Option<&ExitStatus> {
+        self.try_exit();
+        self.exit.as_ref()
+    }
+
     /// Waits for the program to end and returns its exit code (1 when killed by a signal);
     /// then gives the reader a moment to take in the last output.
     pub fn wait_exit(&mut self, timeout: Duration) -> u32 {
