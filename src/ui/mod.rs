@@ -9,7 +9,7 @@ pub mod scripted;
 mod terminal;
 
 pub use assume_yes::AssumeYes;
-pub use terminal::TerminalPrompter;
+pub use terminal::{TerminalPrompter, ask};
 
 /// The id of the one confirmation `--yes` does not answer with its default: starting afresh
 /// without the conversation needs `--allow-clear` as well.

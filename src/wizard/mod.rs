@@ -123,17 +123,24 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         root: ctx.root.clone(),
         sessions_dir: ctx.sessions_dir.clone(),
         shown_trim: None,
+        changed: false,
     };
     let mut out = std::io::stdout().lock();
-    let code = Wizard {
+    let walked = Wizard {
         ui: ui.as_mut(),
         world: &mut world,
         out: &mut out,
         opts: &opts,
     }
-    .walk(chosen)?;
+    .walk(chosen);
     out.flush()?;
-    Ok(code)
+    if let Err(e) = &walked
+        && crate::error::exit_code(e) == crate::error::EXIT_INTERRUPTED
+        && !world.changed
+    {
+        ui.say("Nothing was changed.");
+    }
+    walked
 }
 
 /// One run of the wizard.
