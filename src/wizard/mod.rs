@@ -329,8 +329,9 @@ impl Wizard<'_> {
 
     /// `--dry-run`: the plan for what the evidence shows, with the exact command lines.
     fn dry_run(&mut self, c: &Chosen, d: &Diagnosis) -> Result<u8> {
-        let cwd = c.scan.cwd.as_deref();
-        let input = self.ladder_input(c, cwd);
+        // The folder the steps would really run in (the project's when the session's is gone).
+        let cwd = self.workdir(c).to_string_lossy().into_owned();
+        let input = self.ladder_input(c, Some(&cwd));
         let steps = match d.symptom {
             Symptom::ContextOverflow => ladder::overflow(&input),
             Symptom::FreshSession => ladder::fresh_session(&input),

@@ -233,8 +233,8 @@ impl Wizard<'_> {
 
     /// The commands to run by hand, after the user declined to let ccrescue run them.
     fn print_manual_steps(&mut self, c: &Chosen) -> Result<()> {
-        let cwd = c.scan.cwd.clone();
-        let input = self.ladder_input(c, cwd.as_deref());
+        let cwd = self.workdir(c).to_string_lossy().into_owned();
+        let input = self.ladder_input(c, Some(&cwd));
         let lines: Vec<String> = ladder::overflow(&input)
             .iter()
             .filter_map(Step::shell_line)

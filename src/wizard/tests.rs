@@ -534,3 +534,37 @@ fn a_session_that_is_not_stuck_is_nothing_to_do() {
     assert!(world.log.is_empty() && out.is_empty());
     assert!(ui.transcript().contains("Nothing to do"));
 }
+
+#[test]
+fn a_gone_session_folder_is_replaced_by_the_project_in_the_plan_and_the_manual_steps() {
+    let mut gone = stuck_scan(260_000, 0);
+    gone.cwd = Some("/no/such/folder/ccrescue-test".into());
+    let opts = options(true);
+    let mut world = staged(vec![], vec![gone.clone()]);
+    let mut ui = Scripted::new(false, &[]);
+    let (code, out) = walk(&mut ui, &mut world, &opts, gone.clone());
+    assert_eq!(code.unwrap(), 0);
+    assert!(
+        !out.contains("/no/such"),
+        "the plan runs claude where it will run:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("$ cd / && claude {RETURN_ARGS}")),
+        "{out}"
+    );
+    assert!(
+        ui.transcript()
+            .contains("/no/such/folder/ccrescue-test is gone")
+    );
+
+    let opts = options(false);
+    let mut world = staged(vec![], vec![gone.clone()]);
+    let mut ui = Scripted::new(true, &[("symptom", Answer::Enter), ("compact", Answer::No)]);
+    let (code, out) = walk(&mut ui, &mut world, &opts, gone);
+    assert_eq!(code.unwrap(), 1);
+    assert!(!out.contains("/no/such"), "{out}");
+    assert!(
+        out.contains(&format!("cd / && claude {RETURN_ARGS}")),
+        "{out}"
+    );
+}
