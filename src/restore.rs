@@ -36,15 +36,12 @@ pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
         ));
     };
     let session = chosen.file;
-    if let Some(dir) = session.path.parent() {
-        for stale in fsx::sweep_stale_temps(dir) {
-            eprintln!(
-                "{} removed {}, a temp file left by an interrupted ccrescue",
-                console::style("note:").for_stderr().bold(),
-                stale.display()
-            );
-        }
-    }
+    fsx::sweep_stale_temps_beside(&session.path, |line| {
+        eprintln!(
+            "{} {line}",
+            console::style("warning:").for_stderr().yellow().bold()
+        )
+    });
     let backups = fsx::list_backups(&session.path)
         .with_context(|| format!("cannot list the backups of {}", session.path.display()))?;
     if let Some(days) = args.prune {

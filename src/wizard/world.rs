@@ -25,6 +25,11 @@ pub trait World {
     fn scan(&self, path: &Path) -> Result<SessionScan>;
     /// The sessions of the project, newest first.
     fn sessions(&self) -> Result<Vec<SessionFile>>;
+    /// Removes ccrescue's own stale temp files beside the session (left by a killed run);
+    /// returns a line for the user per file. Nothing by default (a fake world has none).
+    fn sweep_stale_temps(&mut self, _path: &Path) -> Vec<String> {
+        vec![]
+    }
     /// A real copy of the session; returns its path.
     fn backup(&mut self, path: &Path) -> Result<PathBuf>;
     fn end_torn_line(&mut self, path: &Path) -> Result<bool>;
@@ -68,6 +73,12 @@ impl World for Real {
 
     fn sessions(&self) -> Result<Vec<SessionFile>> {
         paths::list_sessions(&self.sessions_dir)
+    }
+
+    fn sweep_stale_temps(&mut self, path: &Path) -> Vec<String> {
+        let mut said = vec![];
+        fsx::sweep_stale_temps_beside(path, |line| said.push(line.to_owned()));
+        said
     }
 
     fn backup(&mut self, path: &Path) -> Result<PathBuf> {
