@@ -3,7 +3,7 @@ use anyhow::{Result, anyhow};
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Select};
 
-use super::{Prompter, Spinner, StderrSpinner};
+use super::Prompter;
 use crate::interrupt::{self, Interrupted};
 
 pub struct TerminalPrompter {
@@ -85,14 +85,6 @@ impl Prompter for TerminalPrompter {
                 .default(default)
                 .interact_on_opt(term)
         })?)
-    }
-
-    fn say(&mut self, line: &str) {
-        eprintln!("{line}");
-    }
-
-    fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
-        Box::new(StderrSpinner::start(message))
     }
 
     fn at_terminal(&self) -> bool {
