@@ -206,6 +206,19 @@ pub fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// Sweeps the stale temp files beside `file` (beside its target, when it is a symlink, where
+/// `replace` puts them) and tells `say` about each one removed, in words for the user.
+pub fn sweep_stale_temps_beside(file: &Path, mut say: impl FnMut(&str)) {
+    if let Some(folder) = resolve(file).parent() {
+        for stale in sweep_stale_temps(folder) {
+            say(&format!(
+                "removed {}, left behind by an interrupted ccrescue",
+                stale.display()
+            ));
+        }
+    }
+}
+
 /// Removes ccrescue's own temp files in `dir` whose process is gone (left by a SIGKILL or a power
 /// cut); returns the paths removed. Temp files of a ccrescue still running are left alone.
 pub fn sweep_stale_temps(dir: &Path) -> Vec<PathBuf> {

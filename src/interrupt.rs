@@ -2,15 +2,23 @@
 //! child runs, or a file is being replaced) the handler only raises a flag, so claude handles
 //! Ctrl-C itself and ccrescue waits for it, and a write in progress stops at its next check and
 //! cleans up. With no guard held there is nothing to clean up: the cursor is restored and the
-//! process ends at once. It ends by SIGINT itself (on unix), not by `exit(130)`, so that a shell
+//! process ends at once. While a question is on the terminal ([`prompting`]), Ctrl-C ends the
+//! question instead (console reads it as a key and raises SIGINT), so the caller can say what was
+//! changed before the process ends; a signal the question does not notice (SIGTERM) still ends
+//! the process after [`PROMPT_GRACE`]. It ends by SIGINT itself (on unix), not by `exit(130)`, so that a shell
 //! loop or script running ccrescue sees an interrupted child and stops too; `$?` shows 130.
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crate::error::EXIT_INTERRUPTED;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static GUARDS: AtomicUsize = AtomicUsize::new(0);
+static PROMPTS: AtomicUsize = AtomicUsize::new(0);
+
+/// How long a question on the terminal gets to end after Ctrl-C before the process ends anyway.
+pub const PROMPT_GRACE: Duration = Duration::from_millis(500);
 
 /// The error a step returns when it stopped because of Ctrl-C (exit code 130).
 #[derive(Debug)]
@@ -30,6 +38,13 @@ impl std::error::Error for Interrupted {}
 pub fn install() {
     let _ = ctrlc::try_set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
+        // The handler runs on ctrlc's own thread, so waiting here holds up nothing else.
+        if PROMPTS.load(Ordering::SeqCst) > 0 {
+            std::thread::sleep(PROMPT_GRACE);
+            if PROMPTS.load(Ordering::SeqCst) == 0 {
+                return; // the question ended with `Interrupted`; its caller reports and ends
+            }
+        }
         if GUARDS.load(Ordering::SeqCst) == 0 {
             die();
         }
@@ -76,5 +91,28 @@ pub struct Deferred(());
 impl Drop for Deferred {
     fn drop(&mut self) {
         GUARDS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// From now on Ctrl-C only raises the flag: the caller is on its way out with an `Interrupted`
+/// error, and `run` ends the process once it has said so (the handler, on its own thread, may
+/// run only after a question already ended; it must not end the process before the message).
+pub fn defer_to_exit() {
+    GUARDS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// While the returned guard lives a question is on the terminal: Ctrl-C gives it
+/// [`PROMPT_GRACE`] to end with an `Interrupted` error (see the module doc).
+#[must_use = "the guard marks a question only while it is alive"]
+pub fn prompting() -> Prompting {
+    PROMPTS.fetch_add(1, Ordering::SeqCst);
+    Prompting(())
+}
+
+pub struct Prompting(());
+
+impl Drop for Prompting {
+    fn drop(&mut self) {
+        PROMPTS.fetch_sub(1, Ordering::SeqCst);
     }
 }

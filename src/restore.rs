@@ -14,7 +14,7 @@ use crate::error::{EXIT_OK, refused};
 use crate::fsx::{self, Backup, BackupFile};
 use crate::json::rfc3339;
 use crate::paths::SessionFile;
-use crate::{format, interrupt, live, select};
+use crate::{format, interrupt, live, select, ui};
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -36,15 +36,12 @@ pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
         ));
     };
     let session = chosen.file;
-    if let Some(dir) = session.path.parent() {
-        for stale in fsx::sweep_stale_temps(dir) {
-            eprintln!(
-                "{} removed {}, a temp file left by an interrupted ccrescue",
-                console::style("note:").for_stderr().bold(),
-                stale.display()
-            );
-        }
-    }
+    fsx::sweep_stale_temps_beside(&session.path, |line| {
+        eprintln!(
+            "{} {line}",
+            console::style("warning:").for_stderr().yellow().bold()
+        )
+    });
     let backups = fsx::list_backups(&session.path)
         .with_context(|| format!("cannot list the backups of {}", session.path.display()))?;
     if let Some(days) = args.prune {
@@ -363,15 +360,17 @@ fn pick<'a>(
             s
         })
         .collect();
-    let choice = dialoguer::Select::new()
-        .with_prompt(format!(
-            "Put which backup back into {}? (the current state is backed up first; Esc cancels)",
-            name(&session.path)
-        ))
-        .items(&items)
-        .default(0)
-        .interact_opt()
-        .context("cannot read the answer from the terminal")?;
+    let choice = ui::ask(|term| {
+        dialoguer::Select::new()
+            .with_prompt(format!(
+                "Put which backup back into {}? (the current state is backed up first; Esc cancels)",
+                name(&session.path)
+            ))
+            .items(&items)
+            .default(0)
+            .interact_on_opt(term)
+    })
+    .inspect_err(|_| eprintln!("Nothing restored."))?;
     Ok(choice.map(|i| &backups[i]))
 }
 
@@ -506,16 +505,18 @@ fn prune(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile], days: u64) ->
         for b in &doomed {
             eprintln!("  {}", describe(b));
         }
-        let yes = dialoguer::Confirm::new()
-            .with_prompt(format!(
-                "Delete these {} backup(s) of session {} ({})? They cannot be recovered.",
-                doomed.len(),
-                session.id,
-                format::human_bytes(bytes)
-            ))
-            .default(false)
-            .interact_opt()
-            .context("cannot read the answer from the terminal")?;
+        let yes = ui::ask(|term| {
+            dialoguer::Confirm::new()
+                .with_prompt(format!(
+                    "Delete these {} backup(s) of session {} ({})? They cannot be recovered.",
+                    doomed.len(),
+                    session.id,
+                    format::human_bytes(bytes)
+                ))
+                .default(false)
+                .interact_on_opt(term)
+        })
+        .inspect_err(|_| eprintln!("Nothing deleted."))?;
         if yes != Some(true) {
             eprintln!("Nothing deleted.");
             return Ok(EXIT_OK);

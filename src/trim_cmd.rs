@@ -34,15 +34,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             console::style("warning:").for_stderr().yellow().bold()
         )
     };
-    // Temp files sit next to the file itself (the target, when the session is a symlink).
-    if let Some(folder) = fsx::resolve(&path).parent() {
-        for stale in fsx::sweep_stale_temps(folder) {
-            warn(&format!(
-                "removed {}, left behind by an interrupted ccrescue",
-                stale.display()
-            ));
-        }
-    }
+    fsx::sweep_stale_temps_beside(&path, warn);
     if let Some(why) = &chosen.why {
         eprintln!("{} {why}", console::style("note:").for_stderr().bold());
     }

@@ -432,6 +432,21 @@ fn on_a_terminal_it_asks_which_backup_with_the_newest_preselected() {
     );
     assert_eq!(snapshot(sb.root()), before);
 
+    // Ctrl-C too, but as an interruption: it says so, shows the cursor again, ends by SIGINT.
+    let mut term = terminal(sb, project, &["restore"]);
+    term.wait_for("Put which backup back", PROMPT_WAIT);
+    term.send_key(Key::Ctrl('c'));
+    let screen = term.wait_for("error: interrupted", PROMPT_WAIT);
+    assert!(screen.contains("Nothing restored."), "{screen}");
+    assert_ne!(term.wait_exit(PROMPT_WAIT), 0);
+    let raw = String::from_utf8_lossy(&term.raw_output()).into_owned();
+    let hidden = raw.rfind("\x1b[?25l").expect("dialoguer hid the cursor");
+    assert!(
+        raw[hidden..].contains("\x1b[?25h"),
+        "the cursor is shown again"
+    );
+    assert_eq!(snapshot(sb.root()), before);
+
     // Down + Enter picks the older one.
     let mut term = terminal(sb, project, &["restore"]);
     term.wait_for("Put which backup back", PROMPT_WAIT);

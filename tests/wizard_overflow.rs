@@ -34,10 +34,25 @@ fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
     let f = fixtures::credits_error(&mock, &sb, &project);
     let original = std::fs::read(&f.session.file).unwrap();
     gate(&mock);
+    // A temp file of a ccrescue killed mid-write (a pid above Linux's pid_max cannot be alive).
+    let id = &f.session.id;
+    let stale = f
+        .session
+        .file
+        .with_file_name(format!(".{id}.jsonl.ccrescue-99999999.tmp"));
+    std::fs::write(&stale, b"partial").unwrap();
 
     let r = ccrescue(&sb, &project, &["--yes"]).expect_code(0);
     eprintln!("{}", r.stderr);
-    let id = &f.session.id;
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: removed {}, left behind by an interrupted ccrescue",
+            stale.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!stale.exists());
     let cd = format!("cd '{}' && ", project.display());
     // claude < 2.1.172 retries the 429 for minutes inside /compact: ccrescue caps its retries.
     let cap = if version_at_least("2.1.172") {

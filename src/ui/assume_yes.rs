@@ -2,7 +2,7 @@
 //! conversation, which also needs `--allow-clear`.
 use anyhow::Result;
 
-use super::{CLEAR, Prompter, Spinner, StderrSpinner};
+use super::{CLEAR, Prompter};
 
 pub struct AssumeYes {
     pub allow_clear: bool,
@@ -33,14 +33,6 @@ impl Prompter for AssumeYes {
         };
         eprintln!("{prompt} {} ({why})", if answer { "yes" } else { "no" });
         Ok(answer)
-    }
-
-    fn say(&mut self, line: &str) {
-        eprintln!("{line}");
-    }
-
-    fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
-        Box::new(StderrSpinner::start(message))
     }
 
     fn at_terminal(&self) -> bool {

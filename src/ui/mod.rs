@@ -9,7 +9,7 @@ pub mod scripted;
 mod terminal;
 
 pub use assume_yes::AssumeYes;
-pub use terminal::TerminalPrompter;
+pub use terminal::{TerminalPrompter, ask};
 
 /// The id of the one confirmation `--yes` does not answer with its default: starting afresh
 /// without the conversation needs `--allow-clear` as well.
@@ -28,9 +28,13 @@ pub trait Prompter {
     /// Yes or no; `default` is what Enter (and `--yes`) answers, except for [`CLEAR`].
     fn confirm(&mut self, id: &'static str, prompt: &str, default: bool) -> Result<bool>;
     /// A line for the person (stderr): what was found, what is being done, warnings.
-    fn say(&mut self, line: &str);
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
     /// A spinner showing elapsed time and a message; hidden when stderr is not a terminal.
-    fn spinner(&mut self, message: &str) -> Box<dyn Spinner>;
+    fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
+        Box::new(StderrSpinner::start(message))
+    }
     /// True when a person is at a terminal ccrescue can hand to claude.
     fn at_terminal(&self) -> bool;
 }

@@ -3,8 +3,8 @@ use anyhow::{Result, anyhow};
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Select};
 
-use super::{Prompter, Spinner, StderrSpinner};
-use crate::interrupt::Interrupted;
+use super::Prompter;
+use crate::interrupt::{self, Interrupted};
 
 pub struct TerminalPrompter {
     theme: ColorfulTheme,
@@ -24,16 +24,41 @@ impl Default for TerminalPrompter {
     }
 }
 
-/// Esc or `q` at a prompt, or Ctrl-C read as a key: stop like Ctrl-C, with the cursor back
-/// (dialoguer hides it while a menu is up; cargo-dist had to restore it too, dialoguer#294).
-fn stopped(e: Option<dialoguer::Error>) -> anyhow::Error {
-    let _ = console::Term::stderr().show_cursor();
-    match e {
-        Some(dialoguer::Error::IO(io)) if io.kind() != std::io::ErrorKind::Interrupted => {
-            anyhow!("unable to read the answer from the terminal: {io}")
-        }
-        _ => Interrupted.into(),
+/// Puts one dialoguer question on the terminal (stderr). `Ok(None)` is Esc or `q`. Ctrl-C ends
+/// it as `Interrupted` instead of ending ccrescue on the spot (see `interrupt::prompting`), so
+/// the caller can say what was changed; the cursor, which dialoguer hides while a question is up
+/// and leaves hidden on an error (dialoguer#294), is shown again.
+pub fn ask<T>(
+    question: impl FnOnce(&console::Term) -> dialoguer::Result<Option<T>>,
+) -> Result<Option<T>> {
+    interrupt::check()?;
+    let term = console::Term::stderr();
+    let prompting = interrupt::prompting();
+    let answer = question(&term);
+    let stopped = interrupt::interrupted()
+        || matches!(&answer, Err(dialoguer::Error::IO(io)) if io.kind() == std::io::ErrorKind::Interrupted);
+    if stopped {
+        interrupt::defer_to_exit();
     }
+    drop(prompting);
+    if stopped || answer.is_err() {
+        let _ = term.show_cursor();
+    }
+    match answer {
+        _ if stopped => Err(Interrupted.into()),
+        Ok(answer) => Ok(answer),
+        Err(dialoguer::Error::IO(io)) => {
+            Err(anyhow!("unable to read the answer from the terminal: {io}"))
+        }
+    }
+}
+
+/// The wizard's questions have no "cancel": Esc or `q` stops like Ctrl-C.
+fn answered<T>(answer: Option<T>) -> Result<T> {
+    answer.ok_or_else(|| {
+        let _ = console::Term::stderr().show_cursor();
+        Interrupted.into()
+    })
 }
 
 impl Prompter for TerminalPrompter {
@@ -44,30 +69,22 @@ impl Prompter for TerminalPrompter {
         items: &[String],
         default: usize,
     ) -> Result<usize> {
-        Select::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .items(items)
-            .default(default)
-            .interact_on_opt(&console::Term::stderr())
-            .map_err(|e| stopped(Some(e)))?
-            .ok_or_else(|| stopped(None))
+        answered(ask(|term| {
+            Select::with_theme(&self.theme)
+                .with_prompt(prompt)
+                .items(items)
+                .default(default)
+                .interact_on_opt(term)
+        })?)
     }
 
     fn confirm(&mut self, _id: &'static str, prompt: &str, default: bool) -> Result<bool> {
-        Confirm::with_theme(&self.theme)
-            .with_prompt(prompt)
-            .default(default)
-            .interact_on_opt(&console::Term::stderr())
-            .map_err(|e| stopped(Some(e)))?
-            .ok_or_else(|| stopped(None))
-    }
-
-    fn say(&mut self, line: &str) {
-        eprintln!("{line}");
-    }
-
-    fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
-        Box::new(StderrSpinner::start(message))
+        answered(ask(|term| {
+            Confirm::with_theme(&self.theme)
+                .with_prompt(prompt)
+                .default(default)
+                .interact_on_opt(term)
+        })?)
     }
 
     fn at_terminal(&self) -> bool {

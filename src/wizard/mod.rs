@@ -123,17 +123,24 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         root: ctx.root.clone(),
         sessions_dir: ctx.sessions_dir.clone(),
         shown_trim: None,
+        changed: false,
     };
     let mut out = std::io::stdout().lock();
-    let code = Wizard {
+    let walked = Wizard {
         ui: ui.as_mut(),
         world: &mut world,
         out: &mut out,
         opts: &opts,
     }
-    .walk(chosen)?;
+    .walk(chosen);
     out.flush()?;
-    Ok(code)
+    if let Err(e) = &walked
+        && crate::error::exit_code(e) == crate::error::EXIT_INTERRUPTED
+        && !world.changed
+    {
+        ui.say("Nothing was changed.");
+    }
+    walked
 }
 
 /// One run of the wizard.
@@ -322,7 +329,7 @@ impl Wizard<'_> {
 
     /// `--dry-run`: the plan for what the evidence shows, with the exact command lines.
     fn dry_run(&mut self, c: &Chosen, d: &Diagnosis) -> Result<u8> {
-        // The folder claude would run in (a gone recorded folder is said, and replaced).
+        // The folder the steps would really run in (the project's when the session's is gone).
         let cwd = self.workdir(c).to_string_lossy().into_owned();
         let input = self.ladder_input(c, Some(&cwd));
         let steps = match d.symptom {

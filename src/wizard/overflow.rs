@@ -28,6 +28,9 @@ impl Wizard<'_> {
             self.print_manual_steps(chosen)?;
             return Ok(EXIT_NOT_RECOVERED);
         }
+        for line in self.world.sweep_stale_temps(&chosen.file.path) {
+            self.ui.say(&format!("warning: {line}"));
+        }
         let backup = self.world.backup(&chosen.file.path)?;
         self.ui.say(&format!(
             "Backup   {} (the session as it was)",

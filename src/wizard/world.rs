@@ -25,6 +25,11 @@ pub trait World {
     fn scan(&self, path: &Path) -> Result<SessionScan>;
     /// The sessions of the project, newest first.
     fn sessions(&self) -> Result<Vec<SessionFile>>;
+    /// Removes ccrescue's own stale temp files beside the session (left by a killed run);
+    /// returns a line for the user per file. Nothing by default (a fake world has none).
+    fn sweep_stale_temps(&mut self, _path: &Path) -> Vec<String> {
+        vec![]
+    }
     /// A real copy of the session; returns its path.
     fn backup(&mut self, path: &Path) -> Result<PathBuf>;
     fn end_torn_line(&mut self, path: &Path) -> Result<bool>;
@@ -52,6 +57,9 @@ pub struct Real {
     pub sessions_dir: PathBuf,
     /// The trim plan last shown, applied as shown when confirmed.
     pub shown_trim: Option<crate::trim::TrimPlan>,
+    /// Set before the first step that may change a file (or lets claude change one), so that
+    /// "nothing was changed" is only ever said when true.
+    pub changed: bool,
 }
 
 impl World for Real {
@@ -67,11 +75,19 @@ impl World for Real {
         paths::list_sessions(&self.sessions_dir)
     }
 
+    fn sweep_stale_temps(&mut self, path: &Path) -> Vec<String> {
+        let mut said = vec![];
+        fsx::sweep_stale_temps_beside(path, |line| said.push(line.to_owned()));
+        said
+    }
+
     fn backup(&mut self, path: &Path) -> Result<PathBuf> {
+        self.changed = true;
         fsx::backup_copy(path)
     }
 
     fn end_torn_line(&mut self, path: &Path) -> Result<bool> {
+        self.changed = true;
         fsx::end_torn_line(path)
     }
 
@@ -80,6 +96,7 @@ impl World for Real {
         inv: &Invocation,
         watch: &mut dyn FnMut(&Event) -> Verdict,
     ) -> Result<Headless> {
+        self.changed = true;
         claude_run::run_headless(inv, watch)
     }
 
@@ -91,6 +108,7 @@ impl World for Real {
     }
 
     fn trim(&mut self, path: &Path) -> Result<PathBuf> {
+        self.changed = true;
         trim_rung::apply(path, self.shown_trim.take())
     }
 
@@ -99,14 +117,17 @@ impl World for Real {
     }
 
     fn write_new(&mut self, path: &Path, text: &str) -> Result<()> {
+        self.changed = true;
         fsx::create_new(path, text.as_bytes())
     }
 
     fn hand_over(&mut self, inv: &Invocation) -> Result<i32> {
+        self.changed = true;
         claude_run::hand_over(inv)
     }
 
     fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>> {
+        self.changed = true;
         Ok(crate::settings::fix::apply_file(fixes)?.backup)
     }
 }

@@ -2,210 +2,18 @@
 //! which order, what each answer makes it do, and the exit codes. (The real claude runs in the
 //! integration tests; here the world is a fake so every rung's failure can be staged.)
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-use anyhow::Result;
-
+use super::Options;
 use super::compact::{self, Outcome};
-use super::world::{TrimPreview, World};
-use super::{Options, Wizard};
-use crate::claude_run::{Event, Headless, Invocation, Verdict};
-use crate::live::LiveClaude;
-use crate::paths::SessionFile;
-use crate::select::Chosen;
-use crate::session::scan::{ContextEstimate, ContextSource, ErrorRecord};
-use crate::session::{ErrorKind, SessionScan};
-use crate::settings::SettingsFindings;
+use super::world::TrimPreview;
+use crate::claude_run::{Event, Verdict};
+use crate::session::SessionScan;
+use crate::session::scan::{ContextEstimate, ContextSource};
 use crate::ui::AssumeYes;
 use crate::ui::scripted::{Answer, Scripted};
 
-const ID: &str = "11111111-2222-3333-4444-555555555555";
-
-fn stuck_scan(tokens: u64, compactions: u64) -> SessionScan {
-    let error = ErrorRecord {
-        line: 3,
-        kind: ErrorKind::LongContext,
-        text: "API Error: Usage credits required for 1M context".into(),
-        status: Some(429),
-        api_error: None,
-        during_compaction: false,
-        resolved: compactions > 0,
-    };
-    SessionScan {
-        path: PathBuf::from("/cfg/projects/p/s.jsonl"),
-        cwd: Some("/".into()),
-        compactions,
-        context: Some(ContextEstimate {
-            tokens,
-            source: ContextSource::Usage,
-            line: 2,
-        }),
-        last_error: Some(error.clone()),
-        last_long_context_error: Some(error),
-        ..Default::default()
-    }
-}
-
-fn chosen(scan: SessionScan) -> Chosen {
-    Chosen {
-        file: SessionFile {
-            id: ID.into(),
-            path: PathBuf::from("/cfg/projects/p/s.jsonl"),
-            modified: SystemTime::now(),
-            bytes: 1000,
-            is_symlink: false,
-        },
-        scan,
-        why: None,
-    }
-}
-
-fn compaction(success: bool) -> Headless {
-    Headless {
-        code: Some(0),
-        events: vec![
-            Event::Status("compacting".into()),
-            Event::Compacted {
-                success,
-                error: (!success)
-                    .then(|| "Compaction failed · attached media exceeds size limits".into()),
-            },
-        ],
-        stopped: None,
-        stderr: String::new(),
-    }
-}
-
-/// A world that answers from queues and records what was done.
-#[derive(Default)]
-struct Fake {
-    live: RefCell<VecDeque<Option<u32>>>,
-    /// Scans after the first (the session before the ladder is the chosen one).
-    scans: RefCell<VecDeque<SessionScan>>,
-    compactions: VecDeque<Headless>,
-    trim: Option<TrimPreview>,
-    log: Vec<String>,
-    hand_over_code: i32,
-}
-
-impl World for Fake {
-    fn live(&self, _id: &str) -> Option<LiveClaude> {
-        let mut q = self.live.borrow_mut();
-        let pid = if q.len() > 1 {
-            q.pop_front()?
-        } else {
-            *q.front()?
-        }?;
-        Some(LiveClaude {
-            pid,
-            entrypoint: None,
-            cwd: None,
-        })
-    }
-    fn scan(&self, _path: &Path) -> Result<SessionScan> {
-        let mut q = self.scans.borrow_mut();
-        Ok(if q.len() > 1 {
-            q.pop_front().unwrap()
-        } else {
-            q.front().cloned().expect("a scan staged")
-        })
-    }
-    fn sessions(&self) -> Result<Vec<SessionFile>> {
-        Ok(vec![chosen(SessionScan::default()).file])
-    }
-    fn backup(&mut self, path: &Path) -> Result<PathBuf> {
-        self.log.push("backup".into());
-        Ok(path.with_extension("jsonl.bak"))
-    }
-    fn end_torn_line(&mut self, _path: &Path) -> Result<bool> {
-        Ok(false)
-    }
-    fn run_headless(
-        &mut self,
-        inv: &Invocation,
-        watch: &mut dyn FnMut(&Event) -> Verdict,
-    ) -> Result<Headless> {
-        self.log.push(format!("run {}", inv.args.join(" ")));
-        let run = self.compactions.pop_front().expect("a compaction staged");
-        for e in &run.events {
-            let _ = watch(e);
-        }
-        Ok(run)
-    }
-    fn trim_preview(&mut self, _path: &Path) -> Result<Option<TrimPreview>> {
-        Ok(self.trim.clone())
-    }
-    fn trim(&mut self, path: &Path) -> Result<PathBuf> {
-        self.log.push("trim".into());
-        Ok(path.with_extension("jsonl.bak.1"))
-    }
-    fn gather_note(&self, _path: &Path) -> Result<super::note::Gathered> {
-        Ok(super::note::Gathered {
-            requests: vec!["fix the bug".into()],
-            ..Default::default()
-        })
-    }
-    fn write_new(&mut self, path: &Path, text: &str) -> Result<()> {
-        assert!(text.starts_with("# Handoff") && text.contains("1. fix the bug"));
-        self.log.push(format!("note {}", path.display()));
-        Ok(())
-    }
-    fn hand_over(&mut self, inv: &Invocation) -> Result<i32> {
-        self.log.push(format!("hand over {}", inv.args.join(" ")));
-        Ok(self.hand_over_code)
-    }
-    fn fix_settings(&mut self, fixes: &[crate::settings::fix::FileFix]) -> Result<Option<PathBuf>> {
-        self.log.push(format!("fix {}", fixes[0].file.display()));
-        Ok(None)
-    }
-}
-
-fn options(dry_run: bool) -> Options {
-    Options {
-        claude: PathBuf::from("/bin/claude"),
-        claude_name: "claude".into(),
-        config_dir: None,
-        project: PathBuf::from("/"),
-        compact_model: "small-model".into(),
-        return_model: "back-model".into(),
-        dry_run,
-        quiet: false,
-        version: None,
-        settings: SettingsFindings::default(),
-        settings_fix: Default::default(),
-        shell_lines: vec![],
-    }
-}
-
-fn walk(
-    ui: &mut dyn crate::ui::Prompter,
-    world: &mut Fake,
-    opts: &Options,
-    start: SessionScan,
-) -> (Result<u8>, String) {
-    let mut out = Vec::new();
-    let code = Wizard {
-        ui,
-        world,
-        out: &mut out,
-        opts,
-    }
-    .walk(chosen(start));
-    (code, String::from_utf8(out).unwrap())
-}
-
-fn staged(compactions: Vec<Headless>, scans: Vec<SessionScan>) -> Fake {
-    Fake {
-        compactions: compactions.into(),
-        scans: RefCell::new(scans.into()),
-        ..Default::default()
-    }
-}
-
-const COMPACT_ARGS: &str = "-p /compact --resume 11111111-2222-3333-4444-555555555555 --model small-model --output-format stream-json --verbose";
-const RETURN_ARGS: &str = "--resume 11111111-2222-3333-4444-555555555555 --model back-model";
+mod fake;
+use fake::*;
 
 #[test]
 fn three_enters_take_a_stuck_session_back_to_the_standard_model() {
@@ -533,4 +341,38 @@ fn a_session_that_is_not_stuck_is_nothing_to_do() {
     assert_eq!(code.unwrap(), 0);
     assert!(world.log.is_empty() && out.is_empty());
     assert!(ui.transcript().contains("Nothing to do"));
+}
+
+#[test]
+fn a_gone_session_folder_is_replaced_by_the_project_in_the_plan_and_the_manual_steps() {
+    let mut gone = stuck_scan(260_000, 0);
+    gone.cwd = Some("/no/such/folder/ccrescue-test".into());
+    let opts = options(true);
+    let mut world = staged(vec![], vec![gone.clone()]);
+    let mut ui = Scripted::new(false, &[]);
+    let (code, out) = walk(&mut ui, &mut world, &opts, gone.clone());
+    assert_eq!(code.unwrap(), 0);
+    assert!(
+        !out.contains("/no/such"),
+        "the plan runs claude where it will run:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("$ cd / && claude {RETURN_ARGS}")),
+        "{out}"
+    );
+    assert!(
+        ui.transcript()
+            .contains("/no/such/folder/ccrescue-test is gone")
+    );
+
+    let opts = options(false);
+    let mut world = staged(vec![], vec![gone.clone()]);
+    let mut ui = Scripted::new(true, &[("symptom", Answer::Enter), ("compact", Answer::No)]);
+    let (code, out) = walk(&mut ui, &mut world, &opts, gone);
+    assert_eq!(code.unwrap(), 1);
+    assert!(!out.contains("/no/such"), "{out}");
+    assert!(
+        out.contains(&format!("cd / && claude {RETURN_ARGS}")),
+        "{out}"
+    );
 }
