@@ -151,6 +151,13 @@ pub fn apply_file(fixes: &[FileFix]) -> Result<Replaced> {
         }
     }
     let new = splice(&bytes, &mut edits);
+    // A temp file left by a killed ccrescue would otherwise sit in the user's .claude folder.
+    fsx::sweep_stale_temps_beside(path, |line| {
+        eprintln!(
+            "{} {line}",
+            console::style("warning:").for_stderr().yellow().bold()
+        )
+    });
     fsx::replace(
         path,
         Backup::Link,

@@ -195,3 +195,17 @@ fn a_file_with_a_byte_order_mark_is_fixed_and_keeps_it() {
         text.replace("claude-sonnet-4-6[1m]", "claude-sonnet-4-6")
     );
 }
+
+#[test]
+fn a_stale_temp_file_beside_the_settings_is_swept_by_the_fix() {
+    let (tmp, p, l) = setup(b"{\"model\":\"claude-sonnet-4-6[1m]\"}");
+    // Left by a ccrescue killed mid-write (a pid that cannot be alive).
+    let stale = tmp.path().join(".settings.json.ccrescue-99999999.tmp");
+    fs::write(&stale, b"partial").unwrap();
+    apply_file(&plan_fixes(&l)).unwrap();
+    assert!(!stale.exists(), "the stale temp file is removed");
+    assert_eq!(
+        fs::read_to_string(&p).unwrap(),
+        "{\"model\":\"claude-sonnet-4-6\"}"
+    );
+}
