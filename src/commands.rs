@@ -63,6 +63,7 @@ fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
         settings: &findings,
         claude: &claude_name,
         config_dir: config_dir.as_deref(),
+        project: &ctx.project,
     });
     let mut out = io::stdout().lock();
     if ctx.args.json {

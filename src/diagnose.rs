@@ -1,5 +1,7 @@
 //! Facts → a Diagnosis: which symptom the evidence shows (context overflow, the brand-new-session
 //! case, or nothing), the evidence in words, the recovery ladder for it, and version notes.
+use std::path::Path;
+
 use serde::Serialize;
 
 use crate::claude::Version;
@@ -49,6 +51,8 @@ pub struct Facts<'a> {
     pub claude: &'a str,
     /// `--config-dir`, passed on to claude in every command.
     pub config_dir: Option<&'a str>,
+    /// The project folder: where the commands run when the session's own folder is gone.
+    pub project: &'a Path,
 }
 
 pub fn diagnose(f: &Facts) -> Diagnosis {
@@ -63,11 +67,19 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
             f.settings.pins.len()
         ));
     }
+    let (folder, gone) = crate::paths::run_folder(f.scan.and_then(|s| s.cwd.as_deref()), f.project);
+    if let Some(gone) = gone {
+        evidence.push(format!(
+            "the session's folder {gone} is gone: the commands below run in {}",
+            folder.display()
+        ));
+    }
+    let folder = folder.to_string_lossy();
     let input = LadderInput {
         config_dir: f.config_dir,
         claude: f.claude,
         session_id: f.session_id.unwrap_or("<session id>"),
-        cwd: f.scan.and_then(|s| s.cwd.as_deref()),
+        cwd: f.scan.map(|_| folder.as_ref()),
         live_pid: f.live.map(|l| l.pid),
         images: f.scan.map_or(0, |s| s.media.images + s.media.documents),
         media_tokens: f.scan.map_or(0, |s| s.media.est_tokens),
@@ -205,6 +217,7 @@ mod tests {
             settings: &settings,
             claude: "claude",
             config_dir: None,
+            project: Path::new("/"),
         })
         .symptom
     }
@@ -254,5 +267,48 @@ mod tests {
         let n = version_notes(Some(Version(2, 1, 328)), Symptom::FreshSession);
         assert_eq!(n.len(), 3);
         assert!(version_notes(Some(Version(2, 1, 328)), Symptom::None).is_empty());
+    }
+
+    #[test]
+    fn commands_run_in_the_project_when_the_recorded_folder_is_gone() {
+        let settings = SettingsFindings::default();
+        let project = tempfile::tempdir().unwrap();
+        let mut s = scan(Some(260_000), Some(ErrorKind::LongContext), 0);
+        s.cwd = Some("/nonexistent/renamed-project".into());
+        let d = diagnose(&Facts {
+            scan: Some(&s),
+            session_id: Some("id"),
+            live: None,
+            version: Some(Version(2, 1, 328)),
+            settings: &settings,
+            claude: "claude",
+            config_dir: None,
+            project: project.path(),
+        });
+        let here = project.path().to_string_lossy().into_owned();
+        assert_eq!(d.plan[0].cwd.as_deref(), Some(here.as_str()));
+        assert!(
+            d.evidence.iter().any(|e| e.contains(
+                "the session's folder /nonexistent/renamed-project is gone: the commands below run in"
+            )),
+            "{:?}",
+            d.evidence
+        );
+        s.cwd = Some(here.clone());
+        let d = diagnose(&Facts {
+            scan: Some(&s),
+            session_id: Some("id"),
+            live: None,
+            version: Some(Version(2, 1, 328)),
+            settings: &settings,
+            claude: "claude",
+            config_dir: None,
+            project: std::path::Path::new("/elsewhere"),
+        });
+        assert_eq!(
+            d.plan[0].cwd.as_deref(),
+            Some(here.as_str()),
+            "an existing folder is kept"
+        );
     }
 }

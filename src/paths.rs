@@ -88,6 +88,17 @@ pub fn project_sessions_dir(
 }
 
 /// True for a canonical UUID (`8-4-4-4-12` hex digits), the form of claude's session ids.
+/// The folder claude runs in for a session: the working directory the session recorded, or the
+/// project folder when that one is gone (renamed or deleted; the slug still matched) or was
+/// never recorded. The second value is the gone folder, to tell the user.
+pub fn run_folder<'a>(recorded: Option<&'a str>, project: &Path) -> (PathBuf, Option<&'a str>) {
+    match recorded {
+        Some(cwd) if Path::new(cwd).is_dir() => (PathBuf::from(cwd), None),
+        Some(gone) => (project.to_owned(), Some(gone)),
+        None => (project.to_owned(), None),
+    }
+}
+
 pub fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36

@@ -119,17 +119,14 @@ pub fn verify(run: &Headless, before: &SessionScan, after: &SessionScan) -> Outc
 impl Wizard<'_> {
     /// The folder claude runs in: the session's recorded cwd, else (said) the project folder.
     pub(super) fn workdir(&mut self, c: &Chosen) -> PathBuf {
-        match c.scan.cwd.as_deref() {
-            Some(cwd) if Path::new(cwd).is_dir() => PathBuf::from(cwd),
-            Some(cwd) => {
-                self.ui.say(&format!(
-                    "warning: the session's folder {cwd} is gone; claude runs in {} instead",
-                    self.opts.project.display()
-                ));
-                self.opts.project.clone()
-            }
-            None => self.opts.project.clone(),
+        let (folder, gone) = crate::paths::run_folder(c.scan.cwd.as_deref(), &self.opts.project);
+        if let Some(gone) = gone {
+            self.ui.say(&format!(
+                "warning: the session's folder {gone} is gone; claude runs in {} instead",
+                folder.display()
+            ));
         }
+        folder
     }
 
     /// The ladder's compaction step as the wizard runs it: stream-json, and claude's retries

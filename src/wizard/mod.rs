@@ -221,6 +221,7 @@ impl Wizard<'_> {
             settings: &self.opts.settings,
             claude: &self.opts.claude_name,
             config_dir: self.opts.config_dir.as_deref(),
+            project: &self.opts.project,
         })
     }
 
