@@ -11,7 +11,7 @@ use std::path::Path;
 use ccrescue_testbench::fixtures::{self, Session};
 use ccrescue_testbench::mock::MockApi;
 use ccrescue_testbench::sandbox::{Sandbox, describe, run_with_timeout};
-use common::{Ran, ccrescue, exe, snapshot};
+use common::{Ran, ccrescue, snapshot};
 
 fn append(session: &Session, bytes: &[u8]) {
     fs::OpenOptions::new()
@@ -195,7 +195,7 @@ fn invalid_settings_are_named_with_a_position_and_the_rest_carries_on() {
 fn as_nobody(sb: &Sandbox, project: &Path, args: &[&str]) -> Ran {
     let mut cmd = sb.command("setpriv", project);
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(exe())
+        .arg(common::nobody_exe(sb))
         .args(args);
     common::ran(run_with_timeout(cmd, std::time::Duration::from_secs(60)))
 }

@@ -16,7 +16,7 @@ use ccrescue::fsx;
 use ccrescue_testbench::fixtures::{self, Session};
 use ccrescue_testbench::mock::{MockApi, Reply, Rule};
 use ccrescue_testbench::sandbox::{Sandbox, describe, run_with_timeout};
-use common::{Ran, ccrescue, exe, snapshot};
+use common::{Ran, ccrescue, snapshot};
 
 struct Setup {
     _mock: MockApi,
@@ -151,7 +151,7 @@ fn an_empty_session_or_backup_and_a_huge_line_restore_exactly() {
 
 /// Runs ccrescue as user `nobody` (the tests run as root, and root may write anywhere).
 fn as_nobody(sb: &Sandbox, project: &Path, args: &[&str]) -> Ran {
-    let mut cmd = sb.command(exe(), project);
+    let mut cmd = sb.command(common::nobody_exe(sb), project);
     // std drops root's supplementary groups itself when it sets the uid.
     cmd.args(args).uid(65534).gid(65534);
     common::ran(run_with_timeout(cmd, std::time::Duration::from_secs(120)))

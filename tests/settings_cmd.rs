@@ -269,7 +269,7 @@ fn ccrescue_as_nobody(sb: &Sandbox, project: &Path, args: &[&str]) -> common::Ra
     for d in open.iter().filter(|d| d.is_dir()) {
         fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let mut cmd = sb.command(exe(), project);
+    let mut cmd = sb.command(common::nobody_exe(sb), project);
     cmd.args(args).uid(65534).gid(65534);
     common::ran(ccrescue_testbench::sandbox::run_with_timeout(
         cmd,

@@ -16,6 +16,34 @@ pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ccrescue"))
 }
 
+/// The sandbox folder holding the copy of ccrescue that `nobody` runs ([`snapshot`] skips it: it
+/// is the test's own file, not something ccrescue wrote).
+const NOBODY_BIN: &str = "nobody-bin";
+
+/// A copy of the ccrescue binary that user `nobody` can run, inside the sandbox. The tests run as
+/// root and drop to `nobody` to make "permission denied" possible; the binary itself may sit in a
+/// folder `nobody` cannot enter (CI clones into a fresh 0700 temp folder), so they run this copy.
+pub fn nobody_exe(sb: &Sandbox) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sb.root().join(NOBODY_BIN);
+    let copy = dir.join("ccrescue");
+    if !copy.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(exe(), &copy).unwrap();
+    }
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Every folder from the copy up to / must be searchable by others.
+    let mut p = dir;
+    loop {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | 0o111)).unwrap();
+        if !p.pop() || p == Path::new("/") {
+            break;
+        }
+    }
+    copy
+}
+
 /// One finished ccrescue run.
 pub struct Ran {
     pub output: Output,
@@ -88,6 +116,9 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (u64, u32, u64)> {
         for e in entries.flatten() {
             let p = e.path();
             let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() && p.file_name() == Some(OsStr::new(NOBODY_BIN)) {
+                continue;
+            }
             if meta.is_dir() {
                 stack.push(p);
             } else {
