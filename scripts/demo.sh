@@ -11,7 +11,11 @@
 # exits non-zero unless the rescue happened (CI runs it that way).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+  say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+else
+  say() { printf '\n== %s\n' "$*" >&2; }
+fi
 fail() { printf '\ndemo failed: %s\n' "$*" >&2; exit 1; }
 started=$(date +%s)
 
