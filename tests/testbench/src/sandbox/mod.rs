@@ -75,6 +75,7 @@ impl Sandbox {
 
     /// A sandbox for a mock reachable at `base_url` (must be on 127.0.0.1).
     pub fn for_url(base_url: &str, auth: Auth) -> Sandbox {
+        default_signals();
         assert!(
             base_url.starts_with("http://127.0.0.1:"),
             "the sandbox only talks to 127.0.0.1, not {base_url}"
@@ -261,4 +262,21 @@ impl Sandbox {
     pub fn keep(self) -> PathBuf {
         self.dir.keep()
     }
+}
+
+/// Gives SIGINT, SIGTERM and SIGHUP their default action in this test process, so every program a
+/// test starts (ccrescue, claude, through a pty or not) gets them as it would from a terminal. A
+/// test run started as a background job of a non-interactive shell inherits SIGINT ignored, and
+/// an ignored signal stays ignored across exec: ccrescue then rightly leaves it alone (ctrlc
+/// refuses to replace it), and every Ctrl-C test would fail for a reason that is not ccrescue's.
+fn default_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: setting a disposition to SIG_DFL involves no handler code or pointers.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+    });
 }
