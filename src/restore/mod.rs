@@ -1,0 +1,200 @@
+//! `ccrescue restore`: list a session's backups, put one back (after backing up the current
+//! state, so a restore can itself be undone), or prune old ones. Every write goes through `fsx`.
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::cli::RestoreArgs;
+use crate::context::Ctx;
+use crate::error::{EXIT_OK, refused};
+use crate::fsx::{self, Backup, BackupFile};
+use crate::json::rfc3339;
+use crate::paths::SessionFile;
+use crate::{format, interrupt, live, select, ui};
+
+mod prune;
+mod put_back;
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
+    if ctx.args.session.is_none()
+        && let Some(backup) = &args.backup
+    {
+        // A backup names its session (`<id>.jsonl.bak[.N]`): `--backup` alone is enough, so the
+        // undo command printed after a restore works from any folder.
+        ctx.args.session = Some(session_of_backup(backup)?.to_string_lossy().into_owned());
+    }
+    let Some(chosen) = select::choose(ctx)? else {
+        return Err(refused(
+            format!(
+                "this project has no sessions in {}",
+                ctx.sessions_dir.display()
+            ),
+            Some("pass -C with the folder you ran claude in, or --session ID|PATH".into()),
+        ));
+    };
+    let session = chosen.file;
+    fsx::sweep_stale_temps_beside(&session.path, |line| {
+        eprintln!(
+            "{} {line}",
+            console::style("warning:").for_stderr().yellow().bold()
+        )
+    });
+    let backups = fsx::list_backups(&session.path)
+        .with_context(|| format!("cannot list the backups of {}", session.path.display()))?;
+    if let Some(days) = args.prune {
+        return prune::prune(ctx, &session, &backups, days);
+    }
+    if args.list {
+        return list(ctx, &session, &backups);
+    }
+    put_back::put_back(ctx, args, &session, &backups)
+}
+
+/// `<dir>/<id>.jsonl` for `<dir>/<id>.jsonl.bak` or `<dir>/<id>.jsonl.bak.N`.
+fn session_of_backup(backup: &Path) -> Result<PathBuf> {
+    let name = backup
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = match name.rsplit_once(".bak") {
+        Some((stem, "")) => Some(stem),
+        Some((stem, n)) if n.len() > 1 && n[1..].bytes().all(|b| b.is_ascii_digit()) => {
+            n.starts_with('.').then_some(stem)
+        }
+        _ => None,
+    };
+    match stem {
+        Some(stem) if stem.ends_with(".jsonl") => Ok(backup.with_file_name(stem)),
+        _ => Err(refused(
+            format!(
+                "{} is not a ccrescue backup (their names are <session>.jsonl.bak or <session>.jsonl.bak.N)",
+                backup.display()
+            ),
+            Some("`ccrescue restore --list` lists the backups of a session".into()),
+        )),
+    }
+}
+
+/// When the backup was made, as well as the filesystem tells: a hard-link backup keeps the
+/// session's modification time, so on unix the inode change time (set by the link) counts too.
+/// The later of the two, so pruning errs on the side of keeping.
+fn made(b: &BackupFile) -> SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(&b.path) {
+            let ctime = SystemTime::UNIX_EPOCH + Duration::new(meta.ctime().max(0) as u64, 0);
+            return b.modified.max(ctime);
+        }
+    }
+    b.modified
+}
+
+fn backup_json(b: &BackupFile) -> Value {
+    json!({
+        "path": b.path.to_string_lossy(),
+        "modified": rfc3339(b.modified),
+        "made": rfc3339(made(b)),
+        "bytes": b.bytes,
+    })
+}
+
+fn session_json(s: &SessionFile) -> Value {
+    json!({
+        "id": s.id,
+        "path": s.path.to_string_lossy(),
+        "bytes": s.bytes,
+        "modified": rfc3339(s.modified),
+    })
+}
+
+fn name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+fn describe(b: &BackupFile) -> String {
+    format!(
+        "{}  {}, {}",
+        name(&b.path),
+        format::human_bytes(b.bytes),
+        format::ago(b.modified)
+    )
+}
+
+fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> {
+    let mut out = io::stdout().lock();
+    if ctx.args.json {
+        let doc = json!({
+            "session": session_json(session),
+            "backups": backups.iter().map(backup_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(EXIT_OK);
+    }
+    if backups.is_empty() {
+        writeln!(
+            out,
+            "Session {} has no backups (ccrescue writes one before each change it makes).",
+            session.id
+        )?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(
+        out,
+        "Backups of session {} ({}), newest first:",
+        session.id,
+        session.path.display()
+    )?;
+    writeln!(out, "  {:<3} {:>13}  {:>9}  FILE", "#", "MODIFIED", "SIZE")?;
+    for (i, b) in backups.iter().enumerate() {
+        writeln!(
+            out,
+            "  {:<3} {:>13}  {:>9}  {}",
+            i + 1,
+            format::ago(b.modified),
+            format::human_bytes(b.bytes),
+            b.path.display()
+        )?;
+    }
+    writeln!(
+        out,
+        "Now:  {:>13}  {:>9}  {}",
+        format::ago(session.modified),
+        format::human_bytes(session.bytes),
+        session.path.display()
+    )?;
+    writeln!(
+        out,
+        "Put one back: ccrescue restore --backup FILE (or `ccrescue restore` to choose)."
+    )?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_names_its_session() {
+        let ok = |p: &str| session_of_backup(Path::new(p)).unwrap();
+        assert_eq!(ok("/p/a.jsonl.bak"), Path::new("/p/a.jsonl"));
+        assert_eq!(ok("/p/a.jsonl.bak.12"), Path::new("/p/a.jsonl"));
+        for bad in [
+            "/p/a.jsonl",
+            "/p/a.jsonl.bak.",
+            "/p/a.jsonl.bak.x",
+            "/p/a.txt.bak",
+            "/p/a.jsonl.bakx",
+        ] {
+            assert!(session_of_backup(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+}
