@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use ccrescue_testbench::claude_bin::claude_path;
-use ccrescue_testbench::fixtures::{self, COMPACT_MODEL, Session, new_session, setup};
-use ccrescue_testbench::mock::{MockApi, Reply, Rule};
+use ccrescue_testbench::fixtures::{self, Session, new_session, setup};
+use ccrescue_testbench::mock::MockApi;
 use ccrescue_testbench::pty::{Key, Terminal};
 use ccrescue_testbench::sandbox::{Auth, Sandbox};
 use common::{ccrescue, exe, snapshot};
@@ -17,20 +17,6 @@ use common::{ccrescue, exe, snapshot};
 const STEP: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_millis(300);
 const SUMMARY: &str = "RESCUED on the edges.";
-
-/// Only the small model's compaction and plain Sonnet get an answer.
-fn gate(mock: &MockApi) {
-    mock.set_rules(vec![
-        Rule::reply(Reply::summary(SUMMARY))
-            .compaction(true)
-            .model(COMPACT_MODEL),
-        Rule::reply(Reply::text("Back in Sonnet."))
-            .compaction(false)
-            .model("claude-sonnet-4-6"),
-        Rule::reply(Reply::credits_error_not_retried()),
-    ]);
-    mock.clear_log();
-}
 
 fn terminal(
     sb: &Sandbox,
@@ -92,7 +78,7 @@ fn a_live_claude_is_refused_under_yes_and_waited_for_at_a_terminal() {
     let (mock, sb) = setup(Auth::ApiKey);
     let project = sb.project("live");
     let f = fixtures::credits_error(&mock, &sb, &project);
-    gate(&mock);
+    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
     let (mut claude, pid) = live_claude(&sb, &f.session);
 
     let dir = f.session.file.parent().unwrap().to_owned();
@@ -154,7 +140,7 @@ fn another_session_picked_from_the_menu_is_the_one_rescued() {
     let (newer, run) = new_session(&sb, &project, "an unrelated healthy session", &[]);
     run.assert_success();
     let newer_bytes = std::fs::read(&newer.file).unwrap();
-    gate(&mock);
+    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
 
     let mut t = terminal(&sb, exe(), &[], &project);
     let screen = t.wait_for("What do you see?", STEP);
@@ -222,7 +208,7 @@ fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
     std::fs::rename(&old, &project).unwrap();
     sb.trust(&project);
     assert_eq!(sb.session_dir(&project), f.session.file.parent().unwrap());
-    gate(&mock);
+    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
 
     // The plan shows the commands as they would run: in the project folder, not the gone one.
     let plan = ccrescue(&sb, &project, &["--dry-run"]).expect_code(0);

@@ -5,27 +5,11 @@
 mod common;
 
 use ccrescue_testbench::claude_bin::version_at_least;
-use ccrescue_testbench::fixtures::{self, COMPACT_MODEL, setup};
-use ccrescue_testbench::mock::{MockApi, Reply, Rule};
+use ccrescue_testbench::fixtures::{self, COMPACT_MODEL, RETURN_MODEL, setup};
 use ccrescue_testbench::sandbox::Auth;
 use common::ccrescue;
 
-const RETURN_MODEL: &str = "claude-sonnet-4-6";
 const SUMMARY: &str = "RESCUED: the user asked to read the repo and summarise it.";
-
-/// The account gate: only the small model's compaction and plain Sonnet get an answer.
-fn gate(mock: &MockApi) {
-    mock.set_rules(vec![
-        Rule::reply(Reply::summary(SUMMARY))
-            .compaction(true)
-            .model(COMPACT_MODEL),
-        Rule::reply(Reply::text("Back in Sonnet."))
-            .compaction(false)
-            .model(RETURN_MODEL),
-        Rule::reply(Reply::credits_error_not_retried()),
-    ]);
-    mock.clear_log();
-}
 
 #[test]
 fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
@@ -33,7 +17,7 @@ fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
     let project = sb.awkward_project();
     let f = fixtures::credits_error(&mock, &sb, &project);
     let original = std::fs::read(&f.session.file).unwrap();
-    gate(&mock);
+    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
     // A temp file of a ccrescue killed mid-write (a pid above Linux's pid_max cannot be alive).
     let id = &f.session.id;
     let stale = f

@@ -6,8 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use ccrescue_testbench::fixtures::{self, COMPACT_MODEL, setup};
-use ccrescue_testbench::mock::{Reply, Rule};
+use ccrescue_testbench::fixtures::{self, setup};
 use ccrescue_testbench::pty::{Key, Terminal};
 use ccrescue_testbench::sandbox::{Auth, Sandbox};
 use common::{exe, snapshot};
@@ -33,14 +32,11 @@ fn three_enters_end_in_interactive_claude_on_sonnet() {
     let (mock, sb) = setup(Auth::GatewayToken);
     let project = sb.project("tty");
     let f = fixtures::credits_error(&mock, &sb, &project);
-    mock.set_rules(vec![
-        Rule::reply(Reply::summary("RESCUED at the terminal."))
-            .compaction(true)
-            .model(COMPACT_MODEL),
-        Rule::reply(Reply::text("Hello again from Sonnet.")).model("claude-sonnet-4-6"),
-        Rule::reply(Reply::credits_error_not_retried()),
-    ]);
-    mock.clear_log();
+    fixtures::account_gate(
+        &mock,
+        "RESCUED at the terminal.",
+        "Hello again from Sonnet.",
+    );
 
     let mut t = wizard_terminal(&sb, &project);
     t.wait_for(&f.session.id, STEP);
