@@ -131,7 +131,7 @@ fn ctrl_c_during_the_compaction_stops_claude_and_leaves_the_session_as_claude_le
 }
 
 #[test]
-fn ctrl_c_at_the_first_prompt_changes_nothing_and_shows_the_cursor() {
+fn ctrl_c_at_the_first_prompt_says_nothing_was_changed_and_shows_the_cursor() {
     let (mock, sb) = setup(Auth::ApiKey);
     let project = sb.project("ctrl-c-menu");
     fixtures::credits_error(&mock, &sb, &project);
@@ -143,8 +143,10 @@ fn ctrl_c_at_the_first_prompt_changes_nothing_and_shows_the_cursor() {
     t.wait_quiet(SETTLE, STEP);
     let sent_at = t.raw_output().len();
     t.send_key(Key::Ctrl('c'));
-    // No guard is held at a prompt: the handler shows the cursor and dies at once, silently,
-    // as a shell command does on Ctrl-C.
+    // The question ends, the wizard says what it left, shows the cursor again and dies by
+    // SIGINT, as a shell expects of an interrupted program.
+    let screen = t.wait_for("Nothing was changed.", STEP);
+    assert!(screen.contains("error: interrupted"), "{screen}");
     assert_died_by_sigint(&mut t);
     let after = &t.raw_output()[sent_at..];
     assert!(

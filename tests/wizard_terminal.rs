@@ -112,29 +112,3 @@ fn declining_the_compaction_at_the_terminal_changes_nothing() {
     assert_eq!(snapshot(sb.root()), before);
     assert!(mock.messages_requests().is_empty());
 }
-
-#[test]
-fn ctrl_c_at_a_question_says_nothing_was_changed_and_restores_the_cursor() {
-    let (mock, sb) = setup(Auth::ApiKey);
-    let project = sb.project("tty-ctrl-c");
-    fixtures::credits_error(&mock, &sb, &project);
-    let before = snapshot(sb.root());
-    mock.clear_log();
-
-    let mut t = wizard_terminal(&sb, &project);
-    t.wait_for("What do you see?", STEP);
-    t.wait_quiet(SETTLE, STEP);
-    t.send_key(Key::Ctrl('c'));
-    let screen = t.wait_for("Nothing was changed.", STEP);
-    assert!(screen.contains("error: interrupted"), "{screen}");
-    // Ended by SIGINT, as a shell expects of an interrupted program (the driver reports 1).
-    assert_ne!(t.wait_exit(STEP), 0);
-    let raw = String::from_utf8_lossy(&t.raw_output()).into_owned();
-    let hidden = raw.rfind("\x1b[?25l").expect("dialoguer hid the cursor");
-    assert!(
-        raw[hidden..].contains("\x1b[?25h"),
-        "the cursor is shown again after the menu hid it"
-    );
-    assert_eq!(snapshot(sb.root()), before);
-    assert!(mock.messages_requests().is_empty());
-}
