@@ -272,20 +272,23 @@ mod tests {
     #[test]
     fn commands_run_in_the_project_when_the_recorded_folder_is_gone() {
         let settings = SettingsFindings::default();
+        let plan_for = |s: &SessionScan, project: &Path| {
+            diagnose(&Facts {
+                scan: Some(s),
+                session_id: Some("id"),
+                live: None,
+                version: Some(Version(2, 1, 328)),
+                settings: &settings,
+                claude: "claude",
+                config_dir: None,
+                project,
+            })
+        };
         let project = tempfile::tempdir().unwrap();
+        let here = project.path().to_string_lossy().into_owned();
         let mut s = scan(Some(260_000), Some(ErrorKind::LongContext), 0);
         s.cwd = Some("/nonexistent/renamed-project".into());
-        let d = diagnose(&Facts {
-            scan: Some(&s),
-            session_id: Some("id"),
-            live: None,
-            version: Some(Version(2, 1, 328)),
-            settings: &settings,
-            claude: "claude",
-            config_dir: None,
-            project: project.path(),
-        });
-        let here = project.path().to_string_lossy().into_owned();
+        let d = plan_for(&s, project.path());
         assert_eq!(d.plan[0].cwd.as_deref(), Some(here.as_str()));
         assert!(
             d.evidence.iter().any(|e| e.contains(
@@ -295,16 +298,7 @@ mod tests {
             d.evidence
         );
         s.cwd = Some(here.clone());
-        let d = diagnose(&Facts {
-            scan: Some(&s),
-            session_id: Some("id"),
-            live: None,
-            version: Some(Version(2, 1, 328)),
-            settings: &settings,
-            claude: "claude",
-            config_dir: None,
-            project: std::path::Path::new("/elsewhere"),
-        });
+        let d = plan_for(&s, Path::new("/elsewhere"));
         assert_eq!(
             d.plan[0].cwd.as_deref(),
             Some(here.as_str()),
