@@ -207,7 +207,8 @@ mod tests {
         s
     }
 
-    fn symptom_of(s: &SessionScan) -> Symptom {
+    /// The diagnosis of `s` for a project at `project`, with no pins and claude 2.1.328.
+    fn diagnosis_of(s: &SessionScan, project: &Path) -> Diagnosis {
         let settings = SettingsFindings::default();
         diagnose(&Facts {
             scan: Some(s),
@@ -217,9 +218,12 @@ mod tests {
             settings: &settings,
             claude: "claude",
             config_dir: None,
-            project: Path::new("/"),
+            project,
         })
-        .symptom
+    }
+
+    fn symptom_of(s: &SessionScan) -> Symptom {
+        diagnosis_of(s, Path::new("/")).symptom
     }
 
     #[test]
@@ -271,24 +275,11 @@ mod tests {
 
     #[test]
     fn commands_run_in_the_project_when_the_recorded_folder_is_gone() {
-        let settings = SettingsFindings::default();
-        let plan_for = |s: &SessionScan, project: &Path| {
-            diagnose(&Facts {
-                scan: Some(s),
-                session_id: Some("id"),
-                live: None,
-                version: Some(Version(2, 1, 328)),
-                settings: &settings,
-                claude: "claude",
-                config_dir: None,
-                project,
-            })
-        };
         let project = tempfile::tempdir().unwrap();
         let here = project.path().to_string_lossy().into_owned();
         let mut s = scan(Some(260_000), Some(ErrorKind::LongContext), 0);
         s.cwd = Some("/nonexistent/renamed-project".into());
-        let d = plan_for(&s, project.path());
+        let d = diagnosis_of(&s, project.path());
         assert_eq!(d.plan[0].cwd.as_deref(), Some(here.as_str()));
         assert!(
             d.evidence.iter().any(|e| e.contains(
@@ -298,7 +289,7 @@ mod tests {
             d.evidence
         );
         s.cwd = Some(here.clone());
-        let d = plan_for(&s, Path::new("/elsewhere"));
+        let d = diagnosis_of(&s, Path::new("/elsewhere"));
         assert_eq!(
             d.plan[0].cwd.as_deref(),
             Some(here.as_str()),

@@ -443,11 +443,7 @@ fn trim_in_a_folder_nobody_may_write_fails_and_changes_nothing() {
     assert_eq!(dry.code(), 0, "{}", describe(&dry.output));
     let out = as_nobody(&s.sb, &s.project, &["trim", "--all", "--yes"]);
     assert_eq!(out.code(), 1, "{}", describe(&out.output));
-    let err = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_default();
+    let err = error_line(&out);
     assert!(err.contains("Permission denied"), "{}", out.stderr);
     assert!(
         out.stderr
@@ -475,11 +471,7 @@ fn trim_on_a_full_disk_fails_with_the_reason_and_leaves_every_file() {
     let before = snapshot(&dir);
     let out = ccrescue(&s.sb, &s.project, &["trim", "--all", "--yes"]);
     assert_eq!(out.code(), 1, "{}", describe(&out.output));
-    let err = out
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_default();
+    let err = error_line(&out);
     assert!(err.contains("No space left on device"), "{}", out.stderr);
     assert!(
         out.stderr
@@ -495,4 +487,12 @@ fn trim_on_a_full_disk_fails_with_the_reason_and_leaves_every_file() {
     assert_eq!(snapshot(&dir), before, "every file as it was");
     assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
     drop(disk);
+}
+
+/// The `error:` line ccrescue printed (empty when there is none).
+fn error_line(out: &Ran) -> &str {
+    out.stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default()
 }
