@@ -124,14 +124,21 @@ impl Headless {
 /// Runs `inv` with stdin closed, stdout read as stream-json and stderr kept, calling `watch` on
 /// every event. Ctrl-C meanwhile goes to claude too (same process group); ccrescue waits for it
 /// and then returns `Interrupted`.
-pub fn run_headless(
+pub fn run_headless(inv: &Invocation, watch: impl FnMut(&Event) -> Verdict) -> Result<Headless> {
+    run_headless_fed(inv, Stdio::null(), watch)
+}
+
+/// [`run_headless`] with `stdin` as claude's standard input (`claude -p PROMPT` reads it after
+/// the prompt).
+pub fn run_headless_fed(
     inv: &Invocation,
+    stdin: Stdio,
     mut watch: impl FnMut(&Event) -> Verdict,
 ) -> Result<Headless> {
     let _defer = interrupt::defer();
     let mut child = inv
         .command()
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

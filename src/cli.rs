@@ -64,6 +64,16 @@ pub enum Command {
     /// will change and asks first (--yes: no question; --dry-run: only show).
     #[command(after_help = AFTER_HELP)]
     Trim(TrimArgs),
+    /// Compact a session too long for the small model in pieces: summarise it part by part
+    /// with claude, then append the compaction as claude writes it (after a backup).
+    ///
+    /// The conversation after the last compaction is cut into parts that each fit the
+    /// standard-context model (a tool call never apart from its result); each part is summarised
+    /// by `claude -p` in a scratch folder outside the project, with the previous part's summary
+    /// as context; the most recent turns (--keep-recent) stay verbatim after the summary.
+    /// --dry-run shows the parts and the exact claude commands. Ctrl-C changes nothing.
+    #[command(after_help = AFTER_HELP)]
+    Compact(CompactArgs),
     /// List a session's backups, put one back (backing up the current state first), or prune old ones.
     #[command(after_help = AFTER_HELP)]
     Restore(RestoreArgs),
@@ -82,6 +92,16 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Keep about this many tokens of the most recent conversation verbatim after the summary.
+    #[arg(long, value_name = "TOKENS", default_value_t = crate::pieces::KEEP_RECENT_TOKENS)]
+    pub keep_recent: u64,
+    /// The standard-context model that writes the summaries (an explicit 200K id).
+    #[arg(long, value_name = "MODEL", default_value = crate::ladder::COMPACT_MODEL)]
+    pub model: String,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
         Some(Command::Settings(args)) => settings::command::run(&ctx, args.fix),
         Some(Command::Restore(args)) => crate::restore::restore_cmd(&mut ctx, &args),
+        Some(Command::Compact(args)) => crate::pieces::command::run(&ctx, &args),
     }
 }
 

@@ -23,6 +23,7 @@ mod json;
 pub mod ladder;
 pub mod live;
 pub mod paths;
+pub mod pieces;
 pub mod report;
 pub mod restore;
 pub mod select;

@@ -23,6 +23,7 @@ mod compact;
 mod fresh;
 pub mod note;
 mod overflow;
+mod pieces;
 pub mod world;
 
 #[cfg(test)]

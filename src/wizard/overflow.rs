@@ -63,6 +63,9 @@ impl Wizard<'_> {
                 return self.return_to_model(&current, &cwd);
             }
         }
+        if let Some(code) = self.compact_in_pieces(&current, &cwd)? {
+            return Ok(code);
+        }
         self.start_afresh(&current, &cwd)
     }
 
@@ -181,7 +184,7 @@ impl Wizard<'_> {
     }
 
     /// The last rung of success: back to the standard model.
-    fn return_to_model(&mut self, c: &Chosen, cwd: &Path) -> Result<u8> {
+    pub(super) fn return_to_model(&mut self, c: &Chosen, cwd: &Path) -> Result<u8> {
         self.warn_pins();
         if !self.opts.quiet {
             for line in PREVENTION {

@@ -49,6 +49,21 @@ pub trait World {
     fn hand_over(&mut self, inv: &Invocation) -> Result<i32>;
     /// Writes the settings fixes of one file (with a backup); returns the backup.
     fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>>;
+    /// The chunk plan of a compaction in pieces, as lines for the user; `None` when the world
+    /// cannot do one (a fake world, unless a test stages it).
+    fn pieces_plan(&mut self, _path: &Path, _keep_recent: u64) -> Result<Option<Vec<String>>> {
+        Ok(None)
+    }
+    /// Summarises the session in pieces and appends the compaction (with its own backup).
+    fn compact_in_pieces(
+        &mut self,
+        _path: &Path,
+        _keep_recent: u64,
+        _summariser: &crate::pieces::Summariser,
+        _spinner: &dyn crate::ui::Spinner,
+    ) -> Result<crate::pieces::Done> {
+        anyhow::bail!("this world cannot compact in pieces")
+    }
 }
 
 /// The world as it is.
@@ -129,6 +144,24 @@ impl World for Real {
     fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>> {
         self.changed = true;
         Ok(crate::settings::fix::apply_file(fixes)?.backup)
+    }
+
+    fn pieces_plan(&mut self, path: &Path, keep_recent: u64) -> Result<Option<Vec<String>>> {
+        let plan = crate::pieces::plan(path, crate::pieces::CHUNK_TOKENS, keep_recent)?;
+        Ok(Some(crate::pieces::describe(&plan)))
+    }
+
+    fn compact_in_pieces(
+        &mut self,
+        path: &Path,
+        keep_recent: u64,
+        summariser: &crate::pieces::Summariser,
+        spinner: &dyn crate::ui::Spinner,
+    ) -> Result<crate::pieces::Done> {
+        self.changed = true;
+        // Planned again from the file, which has not changed since the plan was shown.
+        let plan = crate::pieces::plan(path, crate::pieces::CHUNK_TOKENS, keep_recent)?;
+        crate::pieces::compact(&plan, summariser, &self.root, spinner)
     }
 }
 
