@@ -106,8 +106,8 @@ pub fn run(ctx: &Ctx, args: &CompactArgs) -> Result<u8> {
     })?;
     writeln!(
         out,
-        "Compacted in {} parts: the context is now about {} tokens.",
-        done.parts,
+        "Compacted in {}: the context is now about {} tokens.",
+        super::parts(done.parts),
         thousands(done.post_tokens)
     )?;
     writeln!(out, "Backup   {}", done.appended.backup.display())?;

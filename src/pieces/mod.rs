@@ -20,6 +20,9 @@ pub use records::SUMMARY_OPENING;
 pub use summarise::{PROMPT_MARKER, Summariser};
 pub use write::Appended;
 
+#[cfg(test)]
+mod tests;
+
 use crate::ui::Spinner;
 
 /// The largest chunk, in estimated tokens: with claude's system prompt (about 7K tokens without
@@ -71,6 +74,15 @@ pub fn compact(
         appended,
         post_tokens,
     })
+}
+
+/// "1 part", "3 parts".
+pub fn parts(n: usize) -> String {
+    if n == 1 {
+        "1 part".to_owned()
+    } else {
+        format!("{n} parts")
+    }
 }
 
 /// The plan as lines for the user: one per chunk, then the kept tail.

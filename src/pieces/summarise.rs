@@ -123,7 +123,14 @@ fn run_one(
     // The material goes through a private file: no writer thread, no pipe to fill.
     let input_path = scratch.dir.path().join(format!("part-{part}.txt"));
     {
-        let mut f = std::fs::File::create_new(&input_path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        // The conversation is the user's: private from the first byte.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options
+            .open(&input_path)
+            .with_context(|| format!("cannot create {}", input_path.display()))?;
         f.write_all(input.as_bytes())?;
     }
     let stdin = std::fs::File::open(&input_path)?;

@@ -62,8 +62,8 @@ impl Wizard<'_> {
         match done {
             Ok(done) => {
                 self.ui.say(&format!(
-                    "Compacted in {} parts: the context is now about {} tokens (backup {}).",
-                    done.parts,
+                    "Compacted in {}: the context is now about {} tokens (backup {}).",
+                    crate::pieces::parts(done.parts),
                     thousands(done.post_tokens),
                     done.appended.backup.display()
                 ));
