@@ -149,8 +149,10 @@ fn run_one(
         env,
         cwd: scratch.dir.path().to_owned(),
     };
-    let run =
-        claude_run::run_headless_fed(&inv, Stdio::from(stdin), |_: &Event| Verdict::Continue)?;
+    let run = claude_run::run_headless_fed(&inv, Stdio::from(stdin), stop_retrying_429)?;
+    if let Some(why) = &run.stopped {
+        return Err(anyhow!("{why}"));
+    }
     let _ = std::fs::remove_file(&input_path);
     let result = run.events.iter().rev().find_map(|e| match e {
         Event::Result { is_error, text } => Some((*is_error, text.clone())),
@@ -167,6 +169,22 @@ fn run_one(
             run.code.map_or("none".into(), |c| c.to_string()),
             crate::format::cut(run.stderr.trim(), 300)
         )),
+    }
+}
+
+/// 2.1.150 and 2.1.156 retry a long-context 429 ten times over minutes and the answer does not
+/// change (reference §4b): stopped at the second retry, as the wizard's compaction is.
+fn stop_retrying_429(event: &Event) -> Verdict {
+    match event {
+        Event::Retry {
+            attempt,
+            status: Some(429),
+            ..
+        } if *attempt >= 2 => Verdict::Stop(format!(
+            "claude kept retrying a 429 refusal of the summary request (retry {attempt}); \
+             ccrescue stopped it"
+        )),
+        _ => Verdict::Continue,
     }
 }
 
@@ -221,6 +239,27 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_429_retried_twice_stops_claude() {
+        let retry = |attempt, status| Event::Retry {
+            attempt,
+            max_retries: Some(10),
+            status,
+        };
+        assert!(matches!(
+            stop_retrying_429(&retry(1, Some(429))),
+            Verdict::Continue
+        ));
+        assert!(matches!(
+            stop_retrying_429(&retry(2, Some(529))),
+            Verdict::Continue
+        ));
+        assert!(matches!(
+            stop_retrying_429(&retry(2, Some(429))),
+            Verdict::Stop(_)
+        ));
+    }
 
     #[test]
     fn the_summary_is_taken_from_its_tags() {
