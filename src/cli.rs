@@ -92,6 +92,9 @@ pub struct SettingsArgs {
     pub fix: bool,
 }
 
+/// The largest `restore --prune DAYS` (issue 17: a huge DAYS once wrapped round to minutes).
+pub const MAX_PRUNE_DAYS: u64 = 36_500;
+
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// List the session's backups, newest first; change nothing.
@@ -102,7 +105,9 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "FILE")]
     pub backup: Option<PathBuf>,
     /// Delete the session's backups made more than DAYS days ago (asks first; --yes confirms).
-    #[arg(long, value_name = "DAYS", conflicts_with = "backup")]
+    /// DAYS is 0 to 36500 (a hundred years).
+    #[arg(long, value_name = "DAYS", conflicts_with = "backup",
+          value_parser = clap::value_parser!(u64).range(..=MAX_PRUNE_DAYS))]
     pub prune: Option<u64>,
     /// Restore even though a live claude is attached to the session.
     #[arg(long)]
