@@ -326,6 +326,45 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Reads a small file that someone else may have planted (a settings file, a registry entry):
+/// opened without blocking (a FIFO does not hang the read), refused unless it is a regular file
+/// (a symlink to `/dev/zero` does not read for ever), and refused past `cap` bytes. A missing
+/// file is an `io::ErrorKind::NotFound` error, as from `fs::read`.
+pub fn read_small(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a folder, a pipe or a device)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} bytes, more than the {} a file of this kind can be",
+                meta.len(),
+                cap
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("grew past {cap} bytes while read"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Deletes one file (a backup being pruned).
 pub fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))
