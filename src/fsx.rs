@@ -63,8 +63,7 @@ pub fn replace(
     let path = &resolve(path);
     // Held open to the end: after the rename it still shows the old file, so late writes to it
     // can be seen (and carried over) instead of vanishing with its last name.
-    let mut original =
-        File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let original = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let before = original
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -123,7 +122,7 @@ pub fn replace(
     drop(new);
     #[cfg(not(windows))]
     {
-        let mut new = new;
+        let (mut new, mut original) = (new, original);
         let after = original
             .metadata()
             .with_context(|| format!("cannot read {}", path.display()))?;
