@@ -16,7 +16,10 @@ Where things are looked up:
   project      -C/--project, else the current directory
   session      --session, else the newest session of the project (the stuck one, if a newer
                session without the error hides it)
-  claude       --claude, else $CCRESCUE_CLAUDE, else `claude` on PATH";
+  claude       --claude, else $CCRESCUE_CLAUDE, else `claude` on PATH
+
+A claude step that prints nothing for 10 minutes is stopped (SIGINT, then SIGTERM, to it and
+everything it started); $CCRESCUE_CLAUDE_IDLE_SECS sets another limit, in seconds.";
 
 /// Gets Claude Code unstuck from "API Error: Usage credits required for 1M context".
 ///
