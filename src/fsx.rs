@@ -76,7 +76,8 @@ pub fn replace(
     // The backup name announced before the change (the trim plan, the summary) is this one.
     let planned = next_backup_path(path)?;
     let mut taken = match backup {
-        Backup::Copy => Some(backup_copy(path)?),
+        // A copy of what is open here, not of whatever the name holds by now.
+        Backup::Copy => Some(backup_copy_from(path, &mut original.try_clone()?)?),
         _ => None,
     };
     let mut temp = TempFile::create(path, Some(&before))?;
