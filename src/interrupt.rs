@@ -1,12 +1,14 @@
 //! Ctrl-C, SIGTERM and SIGHUP: one handler for the whole process. While a guard is held (a claude
-//! child runs, or a file is being replaced) the handler only raises a flag, so claude handles
-//! Ctrl-C itself and ccrescue waits for it, and a write in progress stops at its next check and
-//! cleans up. With no guard held there is nothing to clean up: the cursor is restored and the
-//! process ends at once. While a question is on the terminal ([`prompting`]), Ctrl-C ends the
-//! question instead (console reads it as a key and raises SIGINT), so the caller can say what was
-//! changed before the process ends; a signal the question does not notice (SIGTERM) still ends
-//! the process after [`PROMPT_GRACE`]. It ends by SIGINT itself (on unix), not by `exit(130)`, so that a shell
-//! loop or script running ccrescue sees an interrupted child and stops too; `$?` shows 130.
+//! child runs, or a file is being replaced) the handler only raises a flag: a headless claude
+//! (in a process group of its own) is then stopped by ccrescue, which waits for it; an
+//! interactive claude (the handoff) handles Ctrl-C itself while ccrescue waits; and a write in
+//! progress stops at its next check and cleans up. With no guard held there is nothing to clean
+//! up: the cursor is restored and the process ends at once. While a question is on the terminal
+//! ([`prompting`]), Ctrl-C ends the question instead (console reads it as a key and raises
+//! SIGINT), so the caller can say what was changed before the process ends; a signal the
+//! question does not notice (SIGTERM) still ends the process after [`PROMPT_GRACE`]. It ends by
+//! SIGINT itself (on unix), not by `exit(130)`, so that a shell loop or script running ccrescue
+//! sees an interrupted child and stops too; `$?` shows 130.
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
