@@ -86,6 +86,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         pins: f.settings.pins.len(),
         compact_model: ladder::COMPACT_MODEL,
         return_model: ladder::RETURN_MODEL,
+        tool_output_over: crate::trim::DEFAULT_TOOL_OUTPUT_KEEP,
     };
     let plan = match symptom {
         Symptom::ContextOverflow => ladder::overflow(&input),

@@ -44,6 +44,8 @@ pub struct Options {
     pub project: PathBuf,
     pub compact_model: String,
     pub return_model: String,
+    /// Text tool outputs over this many bytes are shortened when images were not enough.
+    pub tool_output_over: u64,
     pub dry_run: bool,
     /// `--quiet`: no prevention advice after a rescue.
     pub quiet: bool,
@@ -96,6 +98,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         project: ctx.project.clone(),
         compact_model: args.compact_model.clone(),
         return_model: args.model.clone(),
+        tool_output_over: args.tool_output_over,
         dry_run: ctx.args.dry_run,
         quiet: ctx.args.quiet,
         version,
@@ -325,6 +328,7 @@ impl Wizard<'_> {
             pins: self.opts.settings.pins.len(),
             compact_model: &self.opts.compact_model,
             return_model: &self.opts.return_model,
+            tool_output_over: self.opts.tool_output_over,
         }
     }
 
