@@ -172,6 +172,7 @@ impl World for Fake {
 pub(super) fn options(dry_run: bool) -> Options {
     Options {
         claude: PathBuf::from("/bin/claude"),
+        claude_missing: None,
         claude_name: "claude".into(),
         config_dir: None,
         project: PathBuf::from("/"),
