@@ -46,6 +46,8 @@ pub struct Diagnosis {
     pub plan: Vec<Step>,
     /// What the installed claude version changes about the advice.
     pub notes: Vec<String>,
+    /// The causes recorded with the session (a `[1m]` model, 1M subagents).
+    pub causes: Vec<crate::settings::causes::Cause>,
 }
 
 /// Everything the diagnosis looks at.
@@ -96,6 +98,12 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         return_model: ladder::RETURN_MODEL,
         tool_output_over: crate::trim::DEFAULT_TOOL_OUTPUT_KEEP,
     };
+    let causes = f.scan.map_or_else(Vec::new, |s| {
+        crate::settings::causes::in_session(&s.path, s.recorded_model.as_deref())
+    });
+    for c in f.settings.causes.iter().chain(&causes) {
+        evidence.push(format!("{} = {} ({}): {}", c.key, c.value, c.file, c.why));
+    }
     let plan = match symptom {
         Symptom::ContextOverflow => ladder::overflow(&input),
         Symptom::FreshSession => ladder::fresh_session(&input),
@@ -106,6 +114,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         evidence,
         plan,
         notes: version_notes(f.version, symptom),
+        causes,
     }
 }
 

@@ -119,6 +119,9 @@ pub struct SessionScan {
     pub request_copies: RecordGroup,
     /// Every other record (attachments, queue operations, costs, …).
     pub other_records: RecordGroup,
+    /// The model claude last recorded the session runs on (a `model` attachment, 2.1.3xx), as
+    /// written, `[1m]` included.
+    pub recorded_model: Option<String>,
 }
 
 impl SessionScan {
@@ -228,7 +231,12 @@ impl Scanner {
                 None
             }
             Class::RequestCopy => Some(&mut self.scan.request_copies),
-            Class::Other => Some(&mut self.scan.other_records),
+            Class::Other => {
+                if let Some(model) = model_attachment(b) {
+                    self.scan.recorded_model = Some(model);
+                }
+                Some(&mut self.scan.other_records)
+            }
         };
         if let Some(g) = group {
             g.records += 1;
@@ -299,6 +307,26 @@ impl Scanner {
         s.version = decode_raw(&self.version);
         self.scan
     }
+}
+
+/// The model id of a `{"type":"attachment","attachment":{"type":"model","identity":{"modelId"}}}`
+/// record (small records; parsed only when the bytes say it is one).
+fn model_attachment(b: &[u8]) -> Option<String> {
+    memchr::memmem::find(b, br#""type":"model""#)?;
+    memchr::memmem::find(b, br#""modelId""#)?;
+    let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+    if v.get("agentId").is_some() || v.get("isSidechain") == Some(&serde_json::Value::Bool(true)) {
+        return None; // a subagent's model, not the session's
+    }
+    let a = v.get("attachment")?;
+    (a.get("type")? == "model")
+        .then(|| {
+            a.get("identity")?
+                .get("modelId")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
 }
 
 fn keep_raw(slot: &mut Vec<u8>, b: &[u8], span: &Option<Span>) {
