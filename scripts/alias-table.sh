@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 versions=("$@")
-[ ${#versions[@]} -gt 0 ] || versions=(2.1.150 2.1.156 2.1.172 2.1.185 2.1.212 "$(tr -d '[:space:]' < scripts/claude-version)")
+[ ${#versions[@]} -gt 0 ] || versions=(2.1.156 2.1.172 2.1.185 2.1.212 2.1.328 "$(tr -d '[:space:]' < scripts/claude-version)")
 models=(default sonnet haiku opus "sonnet[1m]" "opus[1m]" claude-sonnet-4-6 "claude-sonnet-4-6[1m]")
 
 cargo build --release --quiet -p ccrescue-testbench --bin mockapi

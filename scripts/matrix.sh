@@ -2,7 +2,7 @@
 # Runs the real-claude test tier against several claude versions and prints a table
 # test × version → pass / FAIL(why) / ign / - (not run).
 #
-#   scripts/matrix.sh                          # 2.1.150 2.1.156 2.1.172 2.1.185 2.1.212 + pinned
+#   scripts/matrix.sh                          # the pinned version and the five older ones
 #   scripts/matrix.sh 2.1.185 2.1.328          # these versions only
 #   scripts/matrix.sh 2.1.150 -- --test bench_terminal    # other `cargo test` selection
 #
@@ -28,7 +28,8 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do versions+=("$1"); shift; done
 selection=("$@")
 [ ${#selection[@]} -eq 0 ] && selection=(--test '*')
 pinned=$(tr -d '[:space:]' < "$here/claude-version")
-[ ${#versions[@]} -eq 0 ] && versions=(2.1.150 2.1.156 2.1.172 2.1.185 2.1.212 "$pinned")
+# The pinned version plus the five older versions the tests were written against.
+[ ${#versions[@]} -eq 0 ] && versions=(2.1.156 2.1.172 2.1.185 2.1.212 2.1.328 "$pinned")
 threads=${MATRIX_THREADS:-2}
 limit=${MATRIX_TIMEOUT:-3600}
 width=${MATRIX_WHY_WIDTH:-60}

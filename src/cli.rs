@@ -47,6 +47,10 @@ pub struct WizardArgs {
     /// The standard-context model to return to after the rescue.
     #[arg(long, value_name = "MODEL", default_value = crate::ladder::RETURN_MODEL)]
     pub model: String,
+    /// When the compaction is still refused for size once the images are out, shorten text tool
+    /// outputs larger than SIZE (bytes; K and M suffixes) to their head and tail.
+    #[arg(long, value_name = "SIZE", value_parser = crate::format::parse_size, default_value_t = crate::trim::DEFAULT_TOOL_OUTPUT_KEEP)]
+    pub tool_output_over: u64,
     /// Allow the last resort, starting afresh without the conversation (`/clear`), under --yes.
     #[arg(long)]
     pub allow_clear: bool,

@@ -20,6 +20,14 @@ pub const ERROR_OVERFLOW_TOKENS: u64 = 100_000;
 /// Images after the last boundary costing at least this much make it an overflow by themselves.
 pub const MEDIA_OVERFLOW_TOKENS: u64 = 50_000;
 
+/// A session never compacted with at most this many records is "(nearly) new".
+pub const NEARLY_NEW_RECORDS: u64 = 40;
+
+/// True for a session that is new or nearly so: never compacted, few records.
+pub fn nearly_new(scan: &SessionScan) -> bool {
+    scan.compactions == 0 && scan.failed_compactions == 0 && scan.records <= NEARLY_NEW_RECORDS
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Symptom {
@@ -38,6 +46,8 @@ pub struct Diagnosis {
     pub plan: Vec<Step>,
     /// What the installed claude version changes about the advice.
     pub notes: Vec<String>,
+    /// The causes recorded with the session (a `[1m]` model, 1M subagents).
+    pub causes: Vec<crate::settings::causes::Cause>,
 }
 
 /// Everything the diagnosis looks at.
@@ -86,7 +96,14 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         pins: f.settings.pins.len(),
         compact_model: ladder::COMPACT_MODEL,
         return_model: ladder::RETURN_MODEL,
+        tool_output_over: crate::trim::DEFAULT_TOOL_OUTPUT_KEEP,
     };
+    let causes = f.scan.map_or_else(Vec::new, |s| {
+        crate::settings::causes::in_session(&s.path, s.recorded_model.as_deref())
+    });
+    for c in f.settings.causes.iter().chain(&causes) {
+        evidence.push(format!("{} = {} ({}): {}", c.key, c.value, c.file, c.why));
+    }
     let plan = match symptom {
         Symptom::ContextOverflow => ladder::overflow(&input),
         Symptom::FreshSession => ladder::fresh_session(&input),
@@ -97,6 +114,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         evidence,
         plan,
         notes: version_notes(f.version, symptom),
+        causes,
     }
 }
 
@@ -139,6 +157,32 @@ fn symptom(scan: &SessionScan, evidence: &mut Vec<String>) -> Symptom {
     }
     if scan.failed_compactions > 0 {
         evidence.push(format!("{} compaction(s) failed", scan.failed_compactions));
+    }
+    // A failed compaction is the overflow case, always (issue 16 point 5): the fix is another
+    // compaction in a small model, with the trims when it is refused for size.
+    let open_compaction_failure = scan.open_error().is_some_and(|e| e.during_compaction)
+        || (error && scan.failed_compactions > 0);
+    if open_compaction_failure && !overflow {
+        evidence.push(
+            "the error stands after a failed compaction: that is the overflow case, whatever the \
+             context size recorded"
+                .into(),
+        );
+        overflow = true;
+    }
+    // "(nearly) new" means what it says: the brand-new-session case only on a session that was
+    // never compacted and holds few records; on an older one an unknown context is overflow.
+    if error && !overflow && tokens.is_none() && !nearly_new(scan) {
+        evidence.push(format!(
+            "the session is not new ({} records{}), so its size is the likely cause",
+            thousands(scan.records),
+            if scan.compactions > 0 {
+                format!(", {} compaction(s)", scan.compactions)
+            } else {
+                String::new()
+            }
+        ));
+        overflow = true;
     }
     if overflow {
         Symptom::ContextOverflow
@@ -261,6 +305,39 @@ mod tests {
             symptom_of(&scan(Some(5_000), Some(LongContext), MEDIA_OVERFLOW_TOKENS)),
             Symptom::ContextOverflow
         );
+    }
+
+    /// Issue 16 point 5: a 1,865-record session with an earlier compaction whose last error is
+    /// the gate during a compaction was preselected as "the error on a (nearly) new session".
+    #[test]
+    fn a_failed_compaction_is_overflow_and_nearly_new_means_new() {
+        let mut s = scan(Some(30_000), Some(ErrorKind::LongContext), 0);
+        s.records = 1_865;
+        s.compactions = 1;
+        s.failed_compactions = 1;
+        if let Some(e) = s.last_error.as_mut() {
+            e.during_compaction = true;
+        }
+        s.last_long_context_error = s.last_error.clone();
+        let d = diagnosis_of(&s, Path::new("/"));
+        assert_eq!(d.symptom, Symptom::ContextOverflow, "{:?}", d.evidence);
+        assert!(
+            d.evidence
+                .iter()
+                .any(|e| e.contains("the error stands after a failed compaction")),
+            "{:?}",
+            d.evidence
+        );
+        // An unknown context on a long session is not a new session.
+        let mut s = scan(None, Some(ErrorKind::LongContext), 0);
+        s.records = 1_865;
+        assert_eq!(symptom_of(&s), Symptom::ContextOverflow);
+        s.records = NEARLY_NEW_RECORDS;
+        assert_eq!(symptom_of(&s), Symptom::FreshSession);
+        // A compaction that failed long ago, with no error open now, is nothing to rescue.
+        let mut s = scan(Some(5_000), None, 0);
+        s.failed_compactions = 1;
+        assert_eq!(symptom_of(&s), Symptom::None);
     }
 
     #[test]

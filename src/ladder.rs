@@ -116,6 +116,8 @@ pub struct LadderInput<'a> {
     pub compact_model: &'a str,
     /// The model to return to ([`RETURN_MODEL`] unless `--model` says otherwise).
     pub return_model: &'a str,
+    /// Text tool outputs over this many bytes are the second trim (`--tool-output-over`).
+    pub tool_output_over: u64,
 }
 
 /// The overflow ladder: compact in a small standard-context model, trim media if that fails,
@@ -159,7 +161,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     };
     steps.push(Step::says(
         "trim",
-        format!("if the compaction fails because the request is still too large: take the {media} out of the session file (after a backup), then compact again"),
+        format!("if the compaction is refused for its size (whatever the estimate says): take every image and document after the last compaction ({media}) out of the session file (after a backup) and compact again; if it is still refused, shorten the text tool outputs over {} and compact again", crate::format::human_bytes(i.tool_output_over)),
     ));
     steps.push(Step::runs(
         "return",
@@ -215,6 +217,7 @@ mod tests {
             pins: 0,
             compact_model: COMPACT_MODEL,
             return_model: RETURN_MODEL,
+            tool_output_over: 10_000,
         }
     }
 
@@ -229,6 +232,8 @@ mod tests {
         );
         assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
         assert!(steps[1].why.contains("3 image(s), about 6,000 tokens"));
+        assert!(steps[1].why.contains("whatever the estimate says"));
+        assert!(steps[1].why.contains("text tool outputs over 10.0 KB"));
         assert_eq!(
             steps[2].shell_line().unwrap(),
             "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6"

@@ -81,7 +81,9 @@ fn plain_settings_is_read_only_lists_every_layer_and_hides_secrets() {
     // What the alias means depends on the claude under test (docs/claude-versions.md).
     let version = ccrescue_testbench::claude_bin::claude_version();
     let sonnet = match version.as_str() {
-        "2.1.328" => "claude-sonnet-5-5 in claude 2.1.328, a 1M-context model".to_owned(),
+        v @ ("2.1.328" | "2.1.332") => {
+            format!("claude-sonnet-5-5 in claude {v}, a 1M-context model")
+        }
         "2.1.212" => "claude-sonnet-5 in claude 2.1.212, 200K context".to_owned(),
         v => format!("claude-sonnet-4-6 in claude {v}, 200K context"),
     };

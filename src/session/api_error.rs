@@ -49,6 +49,32 @@ pub fn is_long_context(text: &str) -> bool {
         })
 }
 
+/// Wordings that say a request was refused because of its size, other than the long-context
+/// gate: the API's 400 (`prompt is too long`, `input length and max_tokens exceed context limit`),
+/// its 413 (`request_too_large`, shown as `Request too large`), claude's own
+/// `Conversation too long` and, from 2.1.332, `Compaction failed · attached media exceeds size
+/// limits`.
+const SIZE_WORDINGS: [&str; 8] = [
+    "prompt is too long",
+    "exceed context limit",
+    "Request too large",
+    "request too large",
+    "request_too_large",
+    "(413)",
+    "Conversation too long",
+    "attached media exceeds size limits",
+];
+
+/// True when an error (a compaction's, typically) says the request was too large: the
+/// long-context gate in any wording, or a size refusal. A refusal for size is evidence that the
+/// session must shrink, whatever the estimate of its size says.
+pub fn is_size_failure(text: &str) -> bool {
+    is_long_context(text)
+        || SIZE_WORDINGS.iter().any(|w| text.contains(w))
+        || text.contains("413 ")
+            && (text.contains("API Error") || text.contains("\"type\":\"error\""))
+}
+
 /// The texts ccrescue treats as a failed compaction (as written by claude in the session).
 pub fn is_compaction_failure(text: &str) -> bool {
     text.contains("Error during compaction") || text.contains("Compaction failed")
@@ -87,6 +113,33 @@ mod tests {
             "",
         ] {
             assert_eq!(classify(text), ErrorKind::Other, "{text}");
+        }
+    }
+
+    #[test]
+    fn size_failures_are_the_gate_and_every_too_large_wording() {
+        for text in [
+            "Error during compaction: API Error: Request rejected (429) · Extra usage is required for long context requests.",
+            "Error during compaction: API Error: Usage credits required for 1M context · run /model to switch to standard context",
+            "Compaction failed · conversation could not be reduced below the context limit",
+            "Compaction failed · attached media exceeds size limits",
+            "Error during compaction: API Error: 400 prompt is too long: 250000 tokens > 200000 maximum",
+            "API Error: 413 {\"type\":\"error\",\"error\":{\"type\":\"request_too_large\",\"message\":\"Request exceeds the maximum size\"}}",
+            "Error during compaction: API Error: Request too large (max 32MB). Try with a smaller file.",
+            "Error during compaction: Error: Conversation too long. Press esc twice to go up a few messages and try again.",
+            "API Error: 400 input length and `max_tokens` exceed context limit: 198000 + 21333 > 200000",
+        ] {
+            assert!(is_size_failure(text), "{text}");
+        }
+        for text in [
+            "Error during compaction: API Error: Request rejected (429) · rate limited, try again later",
+            "Error during compaction: API Error: 500 Internal server error",
+            "Error during compaction: API Error: 401 invalid x-api-key",
+            "claude reported no compaction result (exit code 1): No conversation found",
+            "Not enough messages to compact.",
+            "",
+        ] {
+            assert!(!is_size_failure(text), "{text}");
         }
     }
 

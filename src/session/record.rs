@@ -33,7 +33,36 @@ pub struct Record {
     pub tool_use_result: Option<Span>,
 }
 
+/// What a record is to a rescue (issue 11 point 2, observed on 2.1.328 and 2.1.332).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// `user`, `assistant`, `system`: the conversation, which `--resume` and `/compact` send.
+    Conversation,
+    /// `api-request`, `api-request-shape`, `api-request-blob`: claude's log of the requests it
+    /// sent. Blobs hold copies of request messages, images included; `--resume` and `/compact`
+    /// do not read them back (removing their media, or the records, leaves the next request
+    /// byte-identical), so they count toward no context.
+    RequestCopy,
+    /// Everything else (`attachment`, `queue-operation`, `last-prompt`, `cost-state`, …), and
+    /// records without a type.
+    Other,
+}
+
 impl Record {
+    /// Which class of record this is.
+    pub fn class(&self, line: &[u8]) -> Class {
+        let kind = self
+            .kind
+            .as_ref()
+            .and_then(|k| js::raw_str(line, k))
+            .unwrap_or_default();
+        match kind {
+            b"user" | b"assistant" | b"system" => Class::Conversation,
+            k if k.starts_with(b"api-request") => Class::RequestCopy,
+            _ => Class::Other,
+        }
+    }
+
     /// Walks the whole line (validating it) and picks out the known fields.
     pub fn read(line: &[u8]) -> Result<Record, SyntaxError> {
         let mut r = Record::default();
@@ -226,6 +255,24 @@ mod tests {
         assert!(found[1].is_document);
         assert_eq!(&line[found[1].data.clone()], b"\"BBBBBBBB\"");
         assert!(line[found[0].block.clone()].starts_with(b"{\"type\":\"image\""));
+    }
+
+    #[test]
+    fn records_are_classed_by_type() {
+        for (line, class) in [
+            (&br#"{"type":"user","message":{"content":"hi"}}"#[..], Class::Conversation),
+            (br#"{"type":"assistant"}"#, Class::Conversation),
+            (br#"{"type":"system","subtype":"compact_boundary"}"#, Class::Conversation),
+            (br#"{"type":"api-request-blob","hash":"ab","message":{"role":"user","content":[]}}"#, Class::RequestCopy),
+            (br#"{"type":"api-request-shape"}"#, Class::RequestCopy),
+            (br#"{"type":"api-request"}"#, Class::RequestCopy),
+            (br#"{"type":"attachment"}"#, Class::Other),
+            (br#"{"type":"queue-operation"}"#, Class::Other),
+            (br#"{"no":"type"}"#, Class::Other),
+        ] {
+            let r = Record::read(line).unwrap();
+            assert_eq!(r.class(line), class, "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]

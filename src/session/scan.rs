@@ -11,7 +11,7 @@ use super::api_error::{self, ErrorKind};
 use super::json_span::{self as js, Span};
 use super::lines::{Line, for_each_line};
 use super::media::{self, MediaBlock, MediaKind};
-use super::record::Record;
+use super::record::{Class, Record};
 
 /// How many examples of bad lines and large blocks a scan keeps.
 const KEEP_EXAMPLES: usize = 10;
@@ -63,6 +63,17 @@ pub struct MediaSummary {
     pub largest: Vec<MediaBlock>,
 }
 
+/// Records of one class counted together: how many, their bytes, and the base64 media in them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecordGroup {
+    pub records: u64,
+    pub bytes: u64,
+    pub images: u64,
+    pub documents: u64,
+    /// The base64 bytes of those images and documents.
+    pub media_bytes: u64,
+}
+
 /// A line that is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadLine {
@@ -100,6 +111,17 @@ pub struct SessionScan {
     pub last_long_context_error: Option<ErrorRecord>,
     pub last_model: Option<String>,
     pub last_entrypoint: Option<String>,
+    /// `user`, `assistant` and `system` records: the conversation (the context and the media
+    /// above are the conversation's alone).
+    pub conversation_records: u64,
+    /// claude's copies of its requests (`api-request`, `-shape`, `-blob`), counted apart: not
+    /// read back on `--resume`, so no part of the context (issue 11 point 2).
+    pub request_copies: RecordGroup,
+    /// Every other record (attachments, queue operations, costs, …).
+    pub other_records: RecordGroup,
+    /// The model claude last recorded the session runs on (a `model` attachment, 2.1.3xx), as
+    /// written, `[1m]` included.
+    pub recorded_model: Option<String>,
 }
 
 impl SessionScan {
@@ -203,6 +225,31 @@ impl Scanner {
     }
 
     fn record(&mut self, no: u64, b: &[u8], r: &Record) {
+        let group = match r.class(b) {
+            Class::Conversation => {
+                self.scan.conversation_records += 1;
+                None
+            }
+            Class::RequestCopy => Some(&mut self.scan.request_copies),
+            Class::Other => {
+                if let Some(model) = model_attachment(b) {
+                    self.scan.recorded_model = Some(model);
+                }
+                Some(&mut self.scan.other_records)
+            }
+        };
+        if let Some(g) = group {
+            g.records += 1;
+            g.bytes += b.len() as u64;
+            for m in &r.media {
+                if m.is_document {
+                    g.documents += 1;
+                } else {
+                    g.images += 1;
+                }
+                g.media_bytes += m.data.len().saturating_sub(2) as u64;
+            }
+        }
         keep_raw(&mut self.cwd, b, &r.cwd);
         keep_raw(&mut self.session_id, b, &r.session_id);
         keep_raw(&mut self.timestamp, b, &r.timestamp);
@@ -260,6 +307,26 @@ impl Scanner {
         s.version = decode_raw(&self.version);
         self.scan
     }
+}
+
+/// The model id of a `{"type":"attachment","attachment":{"type":"model","identity":{"modelId"}}}`
+/// record (small records; parsed only when the bytes say it is one).
+fn model_attachment(b: &[u8]) -> Option<String> {
+    memchr::memmem::find(b, br#""type":"model""#)?;
+    memchr::memmem::find(b, br#""modelId""#)?;
+    let v: serde_json::Value = serde_json::from_slice(b).ok()?;
+    if v.get("agentId").is_some() || v.get("isSidechain") == Some(&serde_json::Value::Bool(true)) {
+        return None; // a subagent's model, not the session's
+    }
+    let a = v.get("attachment")?;
+    (a.get("type")? == "model")
+        .then(|| {
+            a.get("identity")?
+                .get("modelId")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
 }
 
 fn keep_raw(slot: &mut Vec<u8>, b: &[u8], span: &Option<Span>) {

@@ -104,7 +104,7 @@ struct Row {
 
 /// docs/claude-versions.md, "Model names → what claude sends" (API-key auth, `claude -p hi
 /// --model NAME`; 1M = the `context-1m` beta was sent, or a natively 1M model in 2.1.328).
-const OBSERVED: [Row; 6] = [
+const OBSERVED: [Row; 7] = [
     row(
         150,
         "claude-opus-4-7",
@@ -147,6 +147,13 @@ const OBSERVED: [Row; 6] = [
         haiku: ("claude-haiku-5-5", true),
         opus: ("claude-opus-5-5", true),
     },
+    Row {
+        version: Version(2, 1, 332),
+        default: ("claude-opus-5-5", true),
+        sonnet: ("claude-sonnet-5-5", true),
+        haiku: ("claude-haiku-5-5", true),
+        opus: ("claude-opus-5-5", true),
+    },
 ];
 
 const fn row(
@@ -177,15 +184,29 @@ impl Row {
     }
 }
 
-/// What `alias` meant in `version`, from the table: an observed version, or one between two
-/// observed versions that agree on it. `None` when the table cannot tell.
-fn lookup(version: Version, alias: Alias) -> Option<(&'static str, bool)> {
+/// How a lookup in the table was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// The version is in the table, or between two versions that agree.
+    Observed,
+    /// The version is newer than every row: the newest row is assumed (aliases move rarely,
+    /// and a newer claude that moved one is caught by the alias-table test when it is pinned).
+    AssumedFrom(Version),
+}
+
+/// What `alias` meant in `version`, from the table: an observed version, one between two
+/// observed versions that agree on it, or (said so) one newer than the newest row, taken to mean
+/// what the newest row does. `None` when the table cannot tell (older than every row, or between
+/// two rows that differ).
+fn lookup(version: Version, alias: Alias) -> Option<((&'static str, bool), Found)> {
     if let Some(r) = OBSERVED.iter().find(|r| r.version == version) {
-        return Some(r.get(alias));
+        return Some((r.get(alias), Found::Observed));
     }
     let below = OBSERVED.iter().rev().find(|r| r.version < version)?;
-    let above = OBSERVED.iter().find(|r| r.version > version)?;
-    (below.get(alias) == above.get(alias)).then(|| below.get(alias))
+    let Some(above) = OBSERVED.iter().find(|r| r.version > version) else {
+        return Some((below.get(alias), Found::AssumedFrom(below.version)));
+    };
+    (below.get(alias) == above.get(alias)).then(|| (below.get(alias), Found::Observed))
 }
 
 /// Explicit ids observed with a 200K window when sent without `[1m]`.
@@ -235,7 +256,7 @@ pub fn meaning(name: &str, version: Option<Version>) -> Meaning {
         };
     };
     match lookup(v, alias) {
-        Some((model, native)) => {
+        Some(((model, native), found)) => {
             let window = if one_m || native {
                 Window::OneM
             } else {
@@ -246,10 +267,17 @@ pub fn meaning(name: &str, version: Option<Version>) -> Meaning {
                 (false, true) => "a 1M-context model",
                 (false, false) => "200K context",
             };
+            let why = match found {
+                Found::Observed => format!("{name_shown} means {model} in claude {v}, {what}"),
+                Found::AssumedFrom(newest) => format!(
+                    "{name_shown} meant {model} in claude {newest}, {what}; assumed the same in \
+                     claude {v}, newer than any version ccrescue's tests recorded"
+                ),
+            };
             Meaning {
                 model: Some(model.to_owned()),
                 window: Some(window),
-                why: format!("{name_shown} means {model} in claude {v}, {what}"),
+                why,
             }
         }
         None => Meaning {
@@ -305,8 +333,24 @@ mod tests {
         // Between two observed versions that agree: the same answer.
         let m = meaning("haiku", Some(Version(2, 1, 160)));
         assert_eq!(m.model.as_deref(), Some("claude-haiku-4-5-20251001"));
-        // Between two that differ, and past the last one: cannot tell.
-        for v in [Version(2, 1, 200), Version(2, 1, 400), Version(2, 0, 1)] {
+        // Newer than the newest row: the newest row, said to be assumed.
+        let m = meaning("sonnet", Some(Version(2, 1, 400)));
+        assert_eq!(
+            (m.model.as_deref(), m.window),
+            (Some("claude-sonnet-5-5"), Some(Window::OneM))
+        );
+        assert!(
+            m.why.contains("assumed the same in claude 2.1.400"),
+            "{}",
+            m.why
+        );
+        assert!(
+            meaning("sonnet", Some(Version(2, 1, 332)))
+                .why
+                .contains("means claude-sonnet-5-5 in claude 2.1.332")
+        );
+        // Between two that differ, and before the first one: cannot tell.
+        for v in [Version(2, 1, 200), Version(2, 0, 1)] {
             let m = meaning("sonnet", Some(v));
             assert_eq!((m.model.as_deref(), m.window), (None, None), "{v}");
             assert!(m.why.contains("cannot tell"), "{}", m.why);

@@ -3,6 +3,7 @@
 //! what a name means per claude version in `aliases`, the in-place edit in `fix`, the lines for
 //! the user's shell in `shell`, and the `ccrescue settings` command in `command`.
 pub mod aliases;
+pub mod causes;
 pub mod command;
 pub mod fix;
 pub mod layers;
@@ -17,12 +18,13 @@ use serde_json::Value;
 
 /// The suffix that asks for the 1M-context window.
 pub const ONE_M_SUFFIX: &str = "[1m]";
-/// Process variables that choose or map models.
-pub const MODEL_VARS: [&str; 4] = [
+/// Process variables that choose or map models (the subagents' one too: issue 11 point 5).
+pub const MODEL_VARS: [&str; 5] = [
     "ANTHROPIC_MODEL",
     "ANTHROPIC_DEFAULT_SONNET_MODEL",
     "ANTHROPIC_DEFAULT_OPUS_MODEL",
     "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    causes::SUBAGENT_MODEL_VAR,
 ];
 /// Variables that switch standard context or early compaction on.
 pub const KNOB_VARS: [&str; 2] = [
@@ -57,6 +59,8 @@ pub struct SettingsFindings {
     pub pins: Vec<Pin>,
     pub knobs: Vec<Knob>,
     pub problems: Vec<SettingsProblem>,
+    /// Subagent models, `opusplan`, compaction settings (see `causes`).
+    pub causes: Vec<causes::Cause>,
 }
 
 /// The settings files claude reads, highest precedence first (managed settings override all).
@@ -108,6 +112,7 @@ pub fn find(files: &[PathBuf], env: &[(String, OsString)]) -> SettingsFindings {
     for file in files {
         read_file(file, &mut out);
     }
+    out.causes = causes::in_settings(files, env);
     out
 }
 

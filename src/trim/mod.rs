@@ -106,6 +106,8 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
             return;
         };
         let candidates = blocks::find(line.bytes, &record, &limits);
+        // claude's request copies are trimmed too, but are no part of the context (issue 11).
+        let counts = record.class(line.bytes) == crate::session::record::Class::Conversation;
         let mut media = false;
         for (ordinal, c) in candidates.into_iter().enumerate() {
             media |= c.kind != ChangeKind::ToolOutput;
@@ -117,7 +119,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                 media_type: c.media_type,
                 width: c.width,
                 height: c.height,
-                est_tokens: c.est_tokens,
+                est_tokens: if counts { c.est_tokens } else { 0 },
                 ordinal: Some(ordinal),
             });
         }

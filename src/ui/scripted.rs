@@ -23,6 +23,8 @@ pub struct Scripted {
     pub asked: Vec<&'static str>,
     /// Every line said (and printed above a spinner), in order.
     pub said: Vec<String>,
+    /// The text of every yes/no question asked, in order.
+    pub questions: Vec<String>,
     pub terminal: bool,
 }
 
@@ -69,7 +71,8 @@ impl Prompter for Scripted {
         })
     }
 
-    fn confirm(&mut self, id: &'static str, _prompt: &str, default: bool) -> Result<bool> {
+    fn confirm(&mut self, id: &'static str, prompt: &str, default: bool) -> Result<bool> {
+        self.questions.push(prompt.to_owned());
         Ok(match self.next(id)? {
             Answer::Enter => default,
             Answer::Yes => true,

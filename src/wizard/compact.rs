@@ -37,6 +37,28 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// How ccrescue's own stop of a claude that retried a 429 starts (old versions retry the
+/// long-context refusal for minutes during `/compact`).
+const RETRIED_429: &str = "claude kept retrying a 429 refusal";
+/// How a compaction that succeeded but left the context over the window is reported.
+const STILL_OVER: &str = "after the compaction the context is still";
+
+impl Outcome {
+    /// True when the compaction failed because its request was too large: the long-context
+    /// gate or a size refusal in claude's words, the 429 an old claude kept retrying, or a
+    /// summary that left the context over the window. This is evidence; the estimate is not.
+    pub fn failed_for_size(&self) -> bool {
+        match self {
+            Outcome::Done { .. } => false,
+            Outcome::Failed(why) => {
+                crate::session::api_error::is_size_failure(why)
+                    || why.starts_with(RETRIED_429)
+                    || why.starts_with(STILL_OVER)
+            }
+        }
+    }
+}
+
 /// The compaction step with the flags that make claude report as it goes.
 pub fn with_stream_flags(mut step: Step) -> Step {
     if let Some(argv) = &mut step.command {
@@ -61,8 +83,7 @@ pub fn watch(event: &Event, spinner: &dyn Spinner, model: &str) -> Verdict {
             ));
             if *status == Some(429) && *attempt >= STOP_AFTER_RETRIES {
                 return Verdict::Stop(format!(
-                    "claude kept retrying a 429 refusal (retry {attempt}{of}); this claude \
-                     version retries it for minutes and the answer does not change, so \
+                    "{RETRIED_429} (retry {attempt}{of}); this claude version retries it for minutes and the answer does not change, so \
                      ccrescue stopped it"
                 ));
             }
@@ -108,7 +129,7 @@ pub fn verify(run: &Headless, before: &SessionScan, after: &SessionScan) -> Outc
             post_tokens: c.tokens,
         },
         Some(c) => Outcome::Failed(format!(
-            "after the compaction the context is still {} tokens, not under the {}-token window",
+            "{STILL_OVER} {} tokens, not under the {}-token window",
             thousands(c.tokens),
             thousands(STANDARD_WINDOW)
         )),

@@ -38,6 +38,8 @@ pub const EXIT_NOT_RECOVERED: u8 = crate::error::EXIT_FAILED;
 pub struct Options {
     /// The claude binary to run.
     pub claude: PathBuf,
+    /// Why no claude binary was found (only `--dry-run` goes on without one).
+    pub claude_missing: Option<String>,
     /// How to name claude in the commands shown.
     pub claude_name: String,
     pub config_dir: Option<String>,
@@ -45,6 +47,8 @@ pub struct Options {
     pub project: PathBuf,
     pub compact_model: String,
     pub return_model: String,
+    /// Text tool outputs over this many bytes are shortened when images were not enough.
+    pub tool_output_over: u64,
     pub dry_run: bool,
     /// `--quiet`: no prevention advice after a rescue.
     pub quiet: bool,
@@ -74,13 +78,21 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
             ),
         ));
     }
-    let claude = ctx.claude.clone().map_err(|why| {
-        refused(
-            why,
-            Some("the wizard runs claude itself; pass --claude PATH".into()),
-        )
-    })?;
-    let version = claude::version(&ctx.claude_env, &claude).ok();
+    // `--dry-run` runs nothing, so it needs no claude: the plan names it `claude` (issue 11).
+    let (claude, claude_missing) = match ctx.claude.clone() {
+        Ok(path) => (path, None),
+        Err(why) if ctx.args.dry_run => (PathBuf::from("claude"), Some(why)),
+        Err(why) => {
+            return Err(refused(
+                why,
+                Some("the wizard runs claude itself; pass --claude PATH".into()),
+            ));
+        }
+    };
+    let version = claude_missing
+        .is_none()
+        .then(|| claude::version(&ctx.claude_env, &claude).ok())
+        .flatten();
     let files = settings::settings_files(&ctx.root, &ctx.project);
     let layers = settings::layers::Layers::discover(&ctx.root, &ctx.project, &ctx.model_env);
     let shell = settings::shell::Shell::detect(ctx.shell.as_deref());
@@ -88,6 +100,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         settings_fix: settings::fix::plan(&layers),
         shell_lines: settings::shell::shell_lines(&layers, shell),
         claude,
+        claude_missing,
         claude_name: ctx.claude_display(),
         config_dir: ctx
             .claude_env
@@ -97,6 +110,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
         project: ctx.project.clone(),
         compact_model: args.compact_model.clone(),
         return_model: args.model.clone(),
+        tool_output_over: args.tool_output_over,
         dry_run: ctx.args.dry_run,
         quiet: ctx.args.quiet,
         version,
@@ -270,8 +284,16 @@ impl Wizard<'_> {
         };
         self.ui.say(&format!("Live     {live}"));
         let found = match d.symptom {
+            Symptom::ContextOverflow if s.open_error().is_some_and(|e| e.during_compaction) => {
+                "a failed compaction: the overflow case"
+            }
             Symptom::ContextOverflow => "the session outgrew the standard window",
-            Symptom::FreshSession => "the error on a (nearly) new session",
+            Symptom::FreshSession if diagnose::nearly_new(s) => {
+                "the error on a (nearly) new session"
+            }
+            Symptom::FreshSession => {
+                "the error with little context: not the session's size (account-side, or a [1m] setting)"
+            }
             Symptom::None => "nothing stuck",
         };
         self.ui.say(&format!("Found    {found}"));
@@ -326,6 +348,7 @@ impl Wizard<'_> {
             pins: self.opts.settings.pins.len(),
             compact_model: &self.opts.compact_model,
             return_model: &self.opts.return_model,
+            tool_output_over: self.opts.tool_output_over,
         }
     }
 
@@ -360,6 +383,13 @@ impl Wizard<'_> {
             if let Some(line) = step.shell_line() {
                 writeln!(self.out, "          $ {line}")?;
             }
+        }
+        if let Some(why) = &self.opts.claude_missing {
+            writeln!(
+                self.out,
+                "claude was not found ({why}): the commands above name it `claude`; install \
+                 Claude Code or pass --claude PATH before running them."
+            )?;
         }
         Ok(EXIT_OK)
     }

@@ -6,8 +6,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::compact::Outcome;
+use super::world::TrimScope;
 use super::{EXIT_NOT_RECOVERED, Wizard, note};
 use crate::error::{EXIT_OK, refused};
+use crate::format::{human_bytes, thousands};
 use crate::ladder::{self, Step, quote};
 use crate::select::Chosen;
 use crate::ui::CLEAR;
@@ -48,28 +50,70 @@ impl Wizard<'_> {
             scan: self.world.scan(&chosen.file.path)?,
             why: None,
         };
-        let (outcome, after) = self.compact(&current, &cwd)?;
+        let (mut outcome, after) = self.compact(&current, &cwd)?;
         current.scan = after;
-        if let Outcome::Done { .. } = outcome {
-            return self.return_to_model(&current, &cwd);
-        }
-        // The compaction's claude is gone, but another claude on the session (one behind a
-        // wrapper, one started meanwhile) must not write it while it is trimmed (issue 17 #8).
-        if !self.wait_until_not_live(&current)? {
-            self.ui
-                .say("The session was not trimmed. Run ccrescue again once claude has quit.");
-            return Ok(EXIT_NOT_RECOVERED);
-        }
-        if self.trim(&current)? {
+        // The estimate may order and explain the rungs, never skip one: a refusal for size is
+        // evidence that the session must shrink, whatever the estimate said (issue "evidence").
+        let scopes = if outcome.failed_for_size() {
+            vec![
+                TrimScope::Media,
+                TrimScope::ToolOutputs(self.opts.tool_output_over),
+            ]
+        } else {
+            vec![TrimScope::Estimate]
+        };
+        let mut trimmed_any = false;
+        let mut nothing_left = false;
+        // The context as far as it is known: the last usage, less what the trims took out.
+        let mut left = current.scan.context.map(|c| c.tokens);
+        for scope in scopes {
+            if let Outcome::Done { .. } = outcome {
+                break;
+            }
+            if trimmed_any && !outcome.failed_for_size() {
+                break;
+            }
+            // The compaction's claude is gone, but another claude on the session (one behind a
+            // wrapper, one started meanwhile) must not write it while it is trimmed (issue 17 #8).
+            if !self.wait_until_not_live(&current)? {
+                self.ui
+                    .say("The session was not trimmed. Run ccrescue again once claude has quit.");
+                return Ok(EXIT_NOT_RECOVERED);
+            }
+            match self.trim(&current, scope)? {
+                Trimmed::Yes { tokens_after } => {
+                    trimmed_any = true;
+                    nothing_left = false;
+                    left = tokens_after.or(left);
+                }
+                Trimmed::Declined => break,
+                Trimmed::Nothing if scope == TrimScope::Estimate => {
+                    self.ui.say(
+                        "Nothing to trim: the compaction did not fail for the request's size, and \
+                         the estimate says the session is under the 160K line, so a trim would \
+                         not help.",
+                    );
+                    break;
+                }
+                Trimmed::Nothing => {
+                    nothing_left = true;
+                    continue;
+                }
+            }
             current.scan = self.world.scan(&current.file.path)?;
             self.ui
                 .say("Compacting again, now that the session is smaller.");
-            let (outcome, after) = self.compact(&current, &cwd)?;
+            let (again, after) = self.compact(&current, &cwd)?;
             current.scan = after;
-            if let Outcome::Done { .. } = outcome {
-                return self.return_to_model(&current, &cwd);
-            }
+            outcome = again;
         }
+        if let Outcome::Done { .. } = outcome {
+            return self.return_to_model(&current, &cwd);
+        }
+        if nothing_left {
+            self.say_nothing_to_trim(trimmed_any, left);
+        }
+        // The rung between the trims and the last resort: compact in pieces (issue 15).
         if let Some(code) = self.compact_in_pieces(&current, &cwd)? {
             return Ok(code);
         }
@@ -104,30 +148,64 @@ impl Wizard<'_> {
         Ok(true)
     }
 
-    /// The trim rung: shows what would go, asks, trims. True when the session was trimmed.
-    fn trim(&mut self, c: &Chosen) -> Result<bool> {
-        let Some(preview) = self.world.trim_preview(&c.file.path)? else {
-            self.ui.say(
-                "Nothing to trim: the session holds no images or large tool outputs to take out.",
-            );
-            return Ok(false);
+    /// One trim rung: shows what would go, asks, trims.
+    fn trim(&mut self, c: &Chosen, scope: TrimScope) -> Result<Trimmed> {
+        let Some(preview) = self.world.trim_preview(&c.file.path, scope)? else {
+            return Ok(Trimmed::Nothing);
         };
-        self.ui
-            .say("A trim takes these out of the session, leaving short placeholders:");
+        let (intro, question) = match scope {
+            TrimScope::ToolOutputs(over) => (
+                "The compaction was still refused for its size. Next, the largest text tool \
+                 outputs: each one over the threshold is shortened to its head and tail."
+                    .to_owned(),
+                format!(
+                    "Shorten the text tool outputs over {} (change the threshold with \
+                     --tool-output-over) in the session (a backup keeps the original)?",
+                    human_bytes(over)
+                ),
+            ),
+            TrimScope::Media => (
+                "The compaction was refused for its size, so every image and document after the \
+                 last compaction goes, whatever the estimate says. A trim takes these out of the \
+                 session, leaving short placeholders:"
+                    .to_owned(),
+                "Trim them from the session (a backup keeps the original)?".to_owned(),
+            ),
+            TrimScope::Estimate => (
+                "A trim takes these out of the session, leaving short placeholders:".to_owned(),
+                "Trim them from the session (a backup keeps the original)?".to_owned(),
+            ),
+        };
+        self.ui.say(&intro);
         for line in &preview.lines {
             self.ui.say(&format!("  {line}"));
         }
-        if !self.ui.confirm(
-            "trim",
-            "Trim them from the session (a backup keeps the original)?",
-            true,
-        )? {
-            return Ok(false);
+        if !self.ui.confirm("trim", &question, true)? {
+            return Ok(Trimmed::Declined);
         }
         let backup = self.world.trim(&c.file.path)?;
         self.ui
             .say(&format!("Trimmed; backup {}", backup.display()));
-        Ok(true)
+        Ok(Trimmed::Yes {
+            tokens_after: preview.tokens_after,
+        })
+    }
+
+    /// Said when no trim rung found anything: what is left is the conversation's own text.
+    fn say_nothing_to_trim(&mut self, trimmed: bool, left: Option<u64>) {
+        let left = match left {
+            Some(tokens) => format!(
+                "; the conversation itself is about {} tokens of text (estimate)",
+                thousands(tokens)
+            ),
+            None => String::new(),
+        };
+        self.ui.say(&format!(
+            "Nothing {}to trim: no images, documents or text tool outputs over {} are left after \
+             the last compaction{left}.",
+            if trimmed { "more " } else { "" },
+            human_bytes(self.opts.tool_output_over)
+        ));
     }
 
     /// The last rung: a new session without the conversation, with a handoff note.
@@ -258,6 +336,16 @@ impl Wizard<'_> {
         }
         Ok(())
     }
+}
+
+/// How one trim rung ended.
+enum Trimmed {
+    /// Trimmed; the estimated context after it, when known.
+    Yes { tokens_after: Option<u64> },
+    /// The user said no: the ladder goes on to the last resort.
+    Declined,
+    /// Nothing of this scope is in the session: the next scope is tried.
+    Nothing,
 }
 
 /// Said after a rescue (not with `--quiet`): what keeps a session under the standard window.

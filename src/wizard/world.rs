@@ -18,6 +18,21 @@ use crate::settings::fix::FileFix;
 pub struct TrimPreview {
     /// One line per kind of block removed (`3 images, about 6,000 tokens`).
     pub lines: Vec<String>,
+    /// The estimated context after the trim, when a usage is recorded.
+    pub tokens_after: Option<u64>,
+}
+
+/// How much one trim rung takes out (issue "evidence": a refusal for size beats the estimate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimScope {
+    /// Only until the estimate is under the 160K line: the compaction failed for a reason that
+    /// was not the request's size, so only the estimate speaks for a trim.
+    Estimate,
+    /// Every image and document after the last boundary: the compaction was refused for size.
+    Media,
+    /// Media and every text tool output over this many bytes (shortened to about that size):
+    /// the compaction was still refused for size without the media.
+    ToolOutputs(u64),
 }
 
 pub trait World {
@@ -38,8 +53,8 @@ pub trait World {
         inv: &Invocation,
         watch: &mut dyn FnMut(&Event) -> Verdict,
     ) -> Result<Headless>;
-    /// What a trim would remove, or `None` when there is nothing to trim.
-    fn trim_preview(&mut self, path: &Path) -> Result<Option<TrimPreview>>;
+    /// What a trim of `scope` would remove, or `None` when there is nothing to trim.
+    fn trim_preview(&mut self, path: &Path, scope: TrimScope) -> Result<Option<TrimPreview>>;
     /// Trims the session (with its own backup); returns the backup's path.
     fn trim(&mut self, path: &Path) -> Result<PathBuf>;
     /// What the handoff note is made of (read from the session).
@@ -115,8 +130,9 @@ impl World for Real {
         claude_run::run_headless(inv, watch)
     }
 
-    fn trim_preview(&mut self, path: &Path) -> Result<Option<TrimPreview>> {
-        Ok(trim_rung::preview(path)?.map(|(preview, plan)| {
+    fn trim_preview(&mut self, path: &Path, scope: TrimScope) -> Result<Option<TrimPreview>> {
+        self.shown_trim = None;
+        Ok(trim_rung::preview(path, scope)?.map(|(preview, plan)| {
             self.shown_trim = Some(plan);
             preview
         }))
@@ -165,30 +181,35 @@ impl World for Real {
     }
 }
 
-/// The trim rung: images and documents first, then large text tool outputs, only until the
-/// estimate is under [`TRIM_TARGET_TOKENS`] (the trim module decides what goes).
+/// The trim rung in its three scopes (see [`TrimScope`]); the trim module decides what each
+/// takes out, always after the last compact boundary only.
 mod trim_rung {
     use std::path::{Path, PathBuf};
 
     use anyhow::Result;
 
-    use super::TrimPreview;
+    use super::{TrimPreview, TrimScope};
     use crate::trim::{self, TrimOptions, TrimPlan};
 
-    /// Where the trim aims: the line at which claude compacts a 200K window by itself, so the
-    /// compaction request that follows has room.
+    /// Where an estimate-driven trim aims: the line at which claude compacts a 200K window by
+    /// itself, so the compaction request that follows has room.
     pub const TRIM_TARGET_TOKENS: u64 = crate::diagnose::OVERFLOW_TOKENS;
 
-    fn options() -> TrimOptions {
+    pub(super) fn options(scope: TrimScope) -> TrimOptions {
+        let (tool_output_over, target_tokens) = match scope {
+            TrimScope::Estimate => (None, Some(TRIM_TARGET_TOKENS)),
+            TrimScope::Media => (None, None),
+            TrimScope::ToolOutputs(over) => (Some(over), None),
+        };
         TrimOptions {
             all: false,
-            tool_output_over: None,
-            target_tokens: Some(TRIM_TARGET_TOKENS),
+            tool_output_over,
+            target_tokens,
         }
     }
 
-    pub fn preview(path: &Path) -> Result<Option<(TrimPreview, TrimPlan)>> {
-        let plan = trim::plan(path, &options())?;
+    pub fn preview(path: &Path, scope: TrimScope) -> Result<Option<(TrimPreview, TrimPlan)>> {
+        let plan = trim::plan(path, &options(scope))?;
         if plan.is_empty() {
             return Ok(None);
         }
@@ -197,14 +218,24 @@ mod trim_rung {
             .into_iter()
             .filter(|l| !l.starts_with("Session: "))
             .collect();
-        Ok(Some((TrimPreview { lines }, plan)))
+        let tokens_after = plan.tokens_after;
+        Ok(Some((
+            TrimPreview {
+                lines,
+                tokens_after,
+            },
+            plan,
+        )))
     }
 
-    /// Applies the plan just shown (or a fresh one), returning the trim's backup.
+    /// Applies the plan just shown, returning the trim's backup.
     pub fn apply(path: &Path, shown: Option<TrimPlan>) -> Result<PathBuf> {
         let done = match shown {
             Some(plan) if plan.path == path => trim::apply_plan(path, plan, &mut |_| {})?,
-            _ => trim::apply(path, &options())?,
+            _ => anyhow::bail!(
+                "no trim plan was shown for {}; nothing was trimmed",
+                path.display()
+            ),
         };
         Ok(done.backup)
     }

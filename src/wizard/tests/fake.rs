@@ -15,7 +15,7 @@ use crate::select::Chosen;
 use crate::session::scan::{ContextEstimate, ContextSource, ErrorRecord};
 use crate::session::{ErrorKind, SessionScan};
 use crate::settings::SettingsFindings;
-use crate::wizard::world::{TrimPreview, World};
+use crate::wizard::world::{TrimPreview, TrimScope, World};
 use crate::wizard::{Options, Wizard};
 
 pub(super) const ID: &str = "11111111-2222-3333-4444-555555555555";
@@ -82,7 +82,12 @@ pub(super) struct Fake {
     /// Scans after the first (the session before the ladder is the chosen one).
     pub(super) scans: RefCell<VecDeque<SessionScan>>,
     pub(super) compactions: VecDeque<Headless>,
+    /// What a trim of media (or of the estimate) would take out.
     pub(super) trim: Option<TrimPreview>,
+    /// What a trim of tool outputs would take out.
+    pub(super) tool_trim: Option<TrimPreview>,
+    /// The scope of the trim last previewed.
+    pub(super) scope: Option<TrimScope>,
     pub(super) log: Vec<String>,
     pub(super) hand_over_code: i32,
 }
@@ -131,11 +136,16 @@ impl World for Fake {
         }
         Ok(run)
     }
-    fn trim_preview(&mut self, _path: &Path) -> Result<Option<TrimPreview>> {
-        Ok(self.trim.clone())
+    fn trim_preview(&mut self, _path: &Path, scope: TrimScope) -> Result<Option<TrimPreview>> {
+        self.scope = Some(scope);
+        Ok(match scope {
+            TrimScope::ToolOutputs(_) => self.tool_trim.clone(),
+            _ => self.trim.clone(),
+        })
     }
     fn trim(&mut self, path: &Path) -> Result<PathBuf> {
-        self.log.push("trim".into());
+        let scope = self.scope.take().expect("a trim previewed first");
+        self.log.push(format!("trim {scope:?}"));
         Ok(path.with_extension("jsonl.bak.1"))
     }
     fn gather_note(&self, _path: &Path) -> Result<crate::wizard::note::Gathered> {
@@ -162,11 +172,13 @@ impl World for Fake {
 pub(super) fn options(dry_run: bool) -> Options {
     Options {
         claude: PathBuf::from("/bin/claude"),
+        claude_missing: None,
         claude_name: "claude".into(),
         config_dir: None,
         project: PathBuf::from("/"),
         compact_model: "small-model".into(),
         return_model: "back-model".into(),
+        tool_output_over: crate::trim::DEFAULT_TOOL_OUTPUT_KEEP,
         dry_run,
         quiet: false,
         version: None,

@@ -12,6 +12,7 @@ use crate::session::scan::{ContextEstimate, ContextSource};
 use crate::ui::AssumeYes;
 use crate::ui::scripted::{Answer, Scripted};
 
+mod evidence;
 mod fake;
 use fake::*;
 
@@ -104,6 +105,7 @@ fn a_failed_compaction_is_followed_by_a_trim_and_one_retry() {
     );
     world.trim = Some(TrimPreview {
         lines: vec!["3 images, about 6,000 tokens".into()],
+        tokens_after: Some(120_000),
     });
     let mut ui = AssumeYes { allow_clear: false };
     let (code, out) = walk(&mut ui, &mut world, &opts, stuck_scan(260_000, 0));
@@ -113,7 +115,7 @@ fn a_failed_compaction_is_followed_by_a_trim_and_one_retry() {
         [
             "backup".to_owned(),
             format!("run {COMPACT_ARGS}"),
-            "trim".to_owned(),
+            "trim Media".to_owned(),
             format!("run {COMPACT_ARGS}"),
         ]
     );
@@ -131,6 +133,7 @@ fn a_claude_that_appears_after_the_compaction_stops_the_trim() {
     );
     world.trim = Some(TrimPreview {
         lines: vec!["3 images, about 6,000 tokens".into()],
+        tokens_after: Some(120_000),
     });
     // Not live for the first checks (look, ladder input, before the backup); live after.
     world.live = RefCell::new([None, None, None, Some(42)].into());
