@@ -1,0 +1,203 @@
+//! `ccrescue guard` with the real claude: after `guard install` in the sandbox, claude runs
+//! `ccrescue hook` — a prompt past --block-at is refused (nothing reaches the mock) and /compact
+//! still runs, a session past --warn-at is told once, claude compacts itself at the window guard
+//! set, and a guard whose binary is gone does not stop claude.
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use ccrescue_testbench::claude_bin::version_at_least;
+use ccrescue_testbench::mock::{MockApi, Reply, Rule};
+use ccrescue_testbench::sandbox::{RUN_TIMEOUT, Sandbox, describe, run_with_timeout};
+use common::ccrescue;
+use serde_json::Value;
+
+/// Runs `claude -p PROMPT [--resume ID] --output-format json`; returns (stdout, session id).
+fn turn(sb: &Sandbox, project: &Path, prompt: &str, resume: Option<&str>) -> (String, String) {
+    let mut args = vec!["-p", prompt, "--output-format", "json"];
+    if let Some(id) = resume {
+        args.extend(["--resume", id]);
+    }
+    let out = run_with_timeout(sb.claude_command(project, &args), RUN_TIMEOUT);
+    assert!(out.status.success(), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let id = serde_json::from_str::<Value>(stdout.trim())
+        .ok()
+        .and_then(|v| v["session_id"].as_str().map(str::to_owned))
+        .or_else(|| resume.map(str::to_owned))
+        .unwrap_or_default();
+    (stdout, id)
+}
+
+/// Messages requests the mock got for session `id`: (is a compaction, last user text).
+fn requests(mock: &MockApi, id: &str) -> Vec<(bool, String)> {
+    mock.messages_requests()
+        .into_iter()
+        .filter(|r| r.session_header.as_deref() == Some(id))
+        .map(|r| (r.is_compaction, r.last_user_text.unwrap_or_default()))
+        .collect()
+}
+
+fn install(sb: &Sandbox, project: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["guard", "install", "--yes", "--json"];
+    args.extend(extra);
+    ccrescue(sb, project, &args).expect_code(0).json()
+}
+
+/// A reply claiming `tokens` of context for prompts containing `marker`.
+fn big(marker: &str, tokens: u64) -> Rule {
+    Rule::reply(Reply::text_with_tokens("BIG reply", tokens))
+        .compaction(false)
+        .body_contains(marker)
+}
+
+#[test]
+fn a_prompt_past_block_at_is_refused_and_compact_still_runs() {
+    let mock = MockApi::start(vec![big("PASTBLOCK", 190_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("blocked");
+    let settings = sb.config_dir().join("settings.json");
+    let j = install(&sb, &project, &[]);
+    assert_eq!(j["changed"], true, "{j:#}");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("hook UserPromptSubmit"), "{text}");
+
+    let (_, id) = turn(&sb, &project, "PASTBLOCK first", None);
+    assert_eq!(requests(&mock, &id).len(), 1);
+
+    // Past --block-at: refused, with the reason, and no request for it.
+    let (said, _) = turn(&sb, &project, "second prompt", Some(&id));
+    assert_eq!(
+        requests(&mock, &id).len(),
+        1,
+        "nothing reached the mock: {said}"
+    );
+    if version_at_least("2.1.185") {
+        // Older versions print nothing at all for a refused prompt in print mode.
+        assert!(
+            said.contains("Run /compact, then send your prompt again"),
+            "{said}"
+        );
+    }
+    // The same prompt again: sent anyway, as the reason says.
+    turn(&sb, &project, "second prompt", Some(&id));
+    assert_eq!(requests(&mock, &id).len(), 2, "sent anyway");
+    // Another prompt is refused again; /compact is not.
+    turn(&sb, &project, "third prompt", Some(&id));
+    assert_eq!(requests(&mock, &id).len(), 2);
+    turn(&sb, &project, "/compact", Some(&id));
+    let log = requests(&mock, &id);
+    assert_eq!(log.len(), 3, "{log:?}");
+    assert!(
+        log[2].0,
+        "/compact reached the mock as a compaction: {log:?}"
+    );
+    // After the compaction the session is small again and prompts pass.
+    turn(&sb, &project, "third prompt", Some(&id));
+    assert_eq!(requests(&mock, &id).len(), 4);
+}
+
+#[test]
+fn past_warn_at_the_user_is_told_once() {
+    let mock = MockApi::start(vec![big("PASTWARN", 160_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("warned");
+    install(&sb, &project, &["--compact-window", "1000000"]);
+    let (_, id) = turn(&sb, &project, "PASTWARN one", None);
+    for p in ["two", "three"] {
+        turn(&sb, &project, p, Some(&id));
+    }
+    assert_eq!(requests(&mock, &id).len(), 3, "a warning never blocks");
+    // claude shows a hook's systemMessage to the user and keeps it in the transcript.
+    let transcript = std::fs::read_to_string(sb.session_file(&project, &id)).unwrap();
+    let shown: Vec<&str> = transcript
+        .lines()
+        .filter(|l| l.contains("hook_system_message") && l.contains("/compact soon"))
+        .collect();
+    assert_eq!(shown.len(), 1, "once per session: {shown:?}");
+    assert!(shown[0].contains("~160K tokens"), "{}", shown[0]);
+}
+
+#[test]
+fn claude_compacts_itself_at_the_window_guard_sets() {
+    // 120K is under claude's own threshold for a 200K model and far under a 1M model's, so only
+    // the window the guard set makes claude compact here.
+    let mock = MockApi::start(vec![big("TURN5", 120_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("compacts");
+    let j = install(&sb, &project, &["--compact-window", "100000"]);
+    assert_eq!(j["installed"]["window"], 100000, "{j:#}");
+    let (_, id) = turn(&sb, &project, "TURN1", None);
+    for t in ["TURN2", "TURN3", "TURN4", "TURN5", "TURN6"] {
+        turn(&sb, &project, t, Some(&id));
+    }
+    let log = requests(&mock, &id);
+    let kinds: Vec<(bool, &str)> = log.iter().map(|(c, t)| (*c, t.as_str())).collect();
+    let compacted_at = kinds.iter().position(|(c, _)| *c);
+    assert_eq!(
+        compacted_at,
+        Some(5),
+        "claude compacted before sending TURN6 past the window: {kinds:?}"
+    );
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    assert!(kinds[6].1.contains("TURN6"), "{kinds:?}");
+}
+
+#[test]
+fn a_guard_whose_ccrescue_is_gone_does_not_stop_claude() {
+    let mock = MockApi::start(vec![big("PASTBLOCK", 190_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("gone");
+    let copy_dir = sb.root().join("gone-bin");
+    std::fs::create_dir_all(&copy_dir).unwrap();
+    let copy: PathBuf = copy_dir.join("ccrescue");
+    std::fs::copy(common::exe(), &copy).unwrap();
+    let out = sb.ccrescue(&copy, &project, &["guard", "install", "--yes"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let (_, id) = turn(&sb, &project, "PASTBLOCK first", None);
+    std::fs::remove_file(&copy).unwrap();
+    turn(&sb, &project, "second", Some(&id));
+    assert_eq!(requests(&mock, &id).len(), 2, "the prompt went through");
+}
+
+#[test]
+fn garbage_in_lets_the_prompt_through_with_one_line() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("garbage");
+    let transcript = sb.root().join("garbage.jsonl");
+    std::fs::write(&transcript, "not json\n\u{0}\u{1}{{{{\n").unwrap();
+    let input = serde_json::json!({
+        "session_id": "s-1", "transcript_path": transcript, "cwd": project,
+        "hook_event_name": "UserPromptSubmit", "prompt": "hi",
+    })
+    .to_string();
+    for (stdin, code) in [(input.as_str(), 0), ("{not json", 1)] {
+        let mut cmd = sb.command(common::exe(), &project);
+        cmd.args([
+            "hook",
+            "UserPromptSubmit",
+            "--block-at",
+            "1",
+            "--warn-at",
+            "0",
+        ]);
+        let out = with_stdin(cmd, stdin.as_bytes());
+        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+        assert!(out.stdout.is_empty(), "no block: {}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.lines().count() <= 1, "{err}");
+    }
+}
+
+/// Runs `cmd` with `input` on its stdin (what claude does with a hook).
+fn with_stdin(mut cmd: std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
