@@ -12,9 +12,27 @@ use ccrescue_testbench::sandbox::{RUN_TIMEOUT, Sandbox, describe, run_with_timeo
 use common::ccrescue;
 use serde_json::Value;
 
-/// Runs `claude -p PROMPT [--resume ID] --output-format json`; returns (stdout, session id).
+/// A 1M-window model: claude does not compact it by itself at 190K (a 200K model would, first),
+/// which is the user the guard is for.
+const ONE_M: &str = "claude-sonnet-4-6[1m]";
+
+/// Runs `claude -p PROMPT [--resume ID] --output-format json` in the 1M model; returns (stdout,
+/// session id).
 fn turn(sb: &Sandbox, project: &Path, prompt: &str, resume: Option<&str>) -> (String, String) {
+    turn_in(sb, project, prompt, resume, Some(ONE_M))
+}
+
+fn turn_in(
+    sb: &Sandbox,
+    project: &Path,
+    prompt: &str,
+    resume: Option<&str>,
+    model: Option<&str>,
+) -> (String, String) {
     let mut args = vec!["-p", prompt, "--output-format", "json"];
+    if let Some(m) = model {
+        args.extend(["--model", m]);
+    }
     if let Some(id) = resume {
         args.extend(["--resume", id]);
     }
@@ -29,12 +47,12 @@ fn turn(sb: &Sandbox, project: &Path, prompt: &str, resume: Option<&str>) -> (St
     (stdout, id)
 }
 
-/// Messages requests the mock got for session `id`: (is a compaction, last user text).
+/// Messages requests the mock got for session `id`: (is a compaction, the body).
 fn requests(mock: &MockApi, id: &str) -> Vec<(bool, String)> {
     mock.messages_requests()
         .into_iter()
         .filter(|r| r.session_header.as_deref() == Some(id))
-        .map(|r| (r.is_compaction, r.last_user_text.unwrap_or_default()))
+        .map(|r| (r.is_compaction, r.body))
         .collect()
 }
 
@@ -57,7 +75,8 @@ fn a_prompt_past_block_at_is_refused_and_compact_still_runs() {
     let sb = Sandbox::new(&mock);
     let project = sb.project("blocked");
     let settings = sb.config_dir().join("settings.json");
-    let j = install(&sb, &project, &[]);
+    // The window is the next test's subject: here it must not compact the session first.
+    let j = install(&sb, &project, &["--compact-window", "1000000"]);
     assert_eq!(j["changed"], true, "{j:#}");
     let text = std::fs::read_to_string(&settings).unwrap();
     assert!(text.contains("hook UserPromptSubmit"), "{text}");
@@ -127,20 +146,22 @@ fn claude_compacts_itself_at_the_window_guard_sets() {
     let project = sb.project("compacts");
     let j = install(&sb, &project, &["--compact-window", "100000"]);
     assert_eq!(j["installed"]["window"], 100000, "{j:#}");
-    let (_, id) = turn(&sb, &project, "TURN1", None);
+    // Each version's default model (200K or 1M): the window applies to both.
+    let (_, id) = turn_in(&sb, &project, "TURN1", None, None);
     for t in ["TURN2", "TURN3", "TURN4", "TURN5", "TURN6"] {
-        turn(&sb, &project, t, Some(&id));
+        turn_in(&sb, &project, t, Some(&id), None);
     }
     let log = requests(&mock, &id);
-    let kinds: Vec<(bool, &str)> = log.iter().map(|(c, t)| (*c, t.as_str())).collect();
-    let compacted_at = kinds.iter().position(|(c, _)| *c);
+    let kinds: Vec<bool> = log.iter().map(|(c, _)| *c).collect();
     assert_eq!(
-        compacted_at,
-        Some(5),
-        "claude compacted before sending TURN6 past the window: {kinds:?}"
+        kinds,
+        [false, false, false, false, false, true, false],
+        "claude compacted before sending TURN6 past the window"
     );
-    assert_eq!(kinds.len(), 7, "{kinds:?}");
-    assert!(kinds[6].1.contains("TURN6"), "{kinds:?}");
+    assert!(
+        log[6].1.contains("TURN6"),
+        "TURN6 sent after the compaction"
+    );
 }
 
 #[test]
@@ -152,7 +173,11 @@ fn a_guard_whose_ccrescue_is_gone_does_not_stop_claude() {
     std::fs::create_dir_all(&copy_dir).unwrap();
     let copy: PathBuf = copy_dir.join("ccrescue");
     std::fs::copy(common::exe(), &copy).unwrap();
-    let out = sb.ccrescue(&copy, &project, &["guard", "install", "--yes"]);
+    let out = sb.ccrescue(
+        &copy,
+        &project,
+        &["guard", "install", "--yes", "--compact-window", "1000000"],
+    );
     assert!(out.status.success(), "{}", describe(&out));
     let (_, id) = turn(&sb, &project, "PASTBLOCK first", None);
     std::fs::remove_file(&copy).unwrap();
