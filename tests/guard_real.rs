@@ -226,3 +226,44 @@ fn with_stdin(mut cmd: std::process::Command, input: &[u8]) -> std::process::Out
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// What the user sees in claude's own terminal UI: the one warning past --warn-at, and the
+/// refusal with its reason past --block-at (print mode of 2.1.150–2.1.172 shows neither).
+#[test]
+fn the_terminal_shows_the_warning_and_the_refusal() {
+    use ccrescue_testbench::claude_bin::claude_path;
+    use ccrescue_testbench::pty::Terminal;
+    use std::time::Duration;
+    const START: Duration = Duration::from_secs(60);
+    const TURN: Duration = Duration::from_secs(60);
+
+    let mock = MockApi::start(vec![big("PASTWARN", 160_000), big("PASTBLOCK", 190_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("terminal");
+    install(&sb, &project, &["--compact-window", "1000000"]);
+    for (marker, expect) in [
+        ("PASTWARN", "/compact soon keeps it under"),
+        ("PASTBLOCK", "Run /compact, then send your prompt again"),
+    ] {
+        let (_, id) = turn(&sb, &project, &format!("{marker} first"), None);
+        let mut env = sb.env();
+        env.push(("TERM".into(), "xterm-256color".into()));
+        let args = ["--resume", id.as_str(), "--model", ONE_M];
+        let mut t = Terminal::spawn(claude_path(), &args, &env, &project, 160, 50);
+        t.wait_until("the empty prompt", START, |s| {
+            s.lines().any(|l| l.trim() == "❯")
+        });
+        t.wait_quiet(Duration::from_millis(400), START);
+        t.submit("next prompt", TURN);
+        t.wait_for(expect, TURN);
+        let sent = requests(&mock, &id).len();
+        if marker == "PASTBLOCK" {
+            assert_eq!(sent, 1, "the refused prompt did not reach the mock");
+        }
+        let screen = t.screen();
+        assert!(!screen.contains("hook failed"), "{screen}");
+        // claude puts a refused prompt back in the input, so /exit cannot be typed: the terminal
+        // ends claude when dropped.
+        drop(t);
+    }
+}

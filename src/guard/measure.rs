@@ -25,9 +25,14 @@ pub struct Measured {
     pub added: u64,
 }
 
-/// The context of the session at `path`; `None` when it records no usage yet.
+/// The context of the session at `path`; `None` when it records no usage yet (or does not exist
+/// yet: claude creates the file after a new session's first prompt is accepted).
 pub fn measure(path: &Path) -> Result<Option<Measured>> {
-    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
     let len = file.metadata()?.len();
     let mut want = FIRST_TAIL.min(len);
     loop {
@@ -150,5 +155,6 @@ mod tests {
         );
         std::fs::write(&p, "garbage\n{not json\n").unwrap();
         assert_eq!(measure(&p).unwrap(), None);
+        assert_eq!(measure(&dir.path().join("new.jsonl")).unwrap(), None);
     }
 }
