@@ -1,8 +1,9 @@
 //! `ccrescue hook EVENT`: what claude runs for the guard's hook entries. Reads the hook's JSON on
 //! stdin, measures the session, and answers on stdout: nothing under `--warn-at`; one
 //! `systemMessage` per session and threshold past it; past `--block-at`, a refused prompt
-//! (`UserPromptSubmit` only; slash commands always pass). `StopFailure` with the long-context
-//! error names `ccrescue` as the way out.
+//! (`UserPromptSubmit` only; slash commands always pass). A prompt sent after the long-context
+//! error gets one line naming `ccrescue` as the way out (claude ignores a `StopFailure` hook's
+//! output, so the next prompt is where the user can be told).
 //!
 //! A broken guard never locks the user out: any failure of ccrescue itself lets the prompt
 //! through with one line on stderr (exit 1, which claude treats as a non-blocking error), and the
@@ -17,7 +18,6 @@ use serde_json::{Value, json};
 use crate::cli::HookArgs;
 use crate::guard::measure::measure;
 use crate::guard::state::{self, SEND_ANYWAY_WITHIN, SessionState};
-use crate::session::api_error;
 
 /// ccrescue gives up (and lets the prompt through) after this long; claude waits 10 s.
 const LIMIT: Duration = Duration::from_secs(3);
@@ -83,38 +83,35 @@ pub fn decide(args: &HookArgs, input: &[u8]) -> Result<Option<Value>> {
         .and_then(Value::as_str)
         .unwrap_or(&args.event);
     let str_of = |k: &str| v.get(k).and_then(Value::as_str);
-    if event == "StopFailure" {
-        let text = [str_of("last_assistant_message"), str_of("error")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        return Ok(api_error::is_long_context(&text).then(|| json!({
-            "systemMessage": "ccrescue guard: claude was refused for needing the 1M tier. Leave claude and run `ccrescue` in this project: it compacts the session in a standard-context model and brings you back."
-        })));
-    }
     let session = str_of("session_id").context("the hook input has no session_id")?;
     let prompt = str_of("prompt");
     if event == "UserPromptSubmit" && prompt.is_some_and(|p| p.trim_start().starts_with('/')) {
         return Ok(None); // /compact, /clear and every other command always pass
     }
-    let tokens = match v.get("context_tokens").and_then(Value::as_u64) {
-        Some(t) => t,
+    let (tokens, stuck) = match v.get("context_tokens").and_then(Value::as_u64) {
+        Some(t) => (t, false),
         None => {
             let path =
                 str_of("transcript_path").context("the hook input has no transcript_path")?;
             match measure(std::path::Path::new(path))? {
-                Some(m) => m.tokens,
+                Some(m) => (m.tokens, m.stuck),
                 None => return Ok(None),
             }
         }
     };
-    if tokens < args.warn_at {
+    if tokens < args.warn_at && !stuck {
         return Ok(None);
     }
     let dir = state::folder()?;
     let mut st = state::load(&dir, session)?;
-    let answer = if tokens >= args.block_at && event == "UserPromptSubmit" {
+    let answer = if stuck {
+        // Once per refusal: a new error after a rescue is told again.
+        if st.stuck_at == Some(tokens) {
+            return Ok(None);
+        }
+        st.stuck_at = Some(tokens);
+        Some(json!({ "systemMessage": STUCK }))
+    } else if tokens >= args.block_at && event == "UserPromptSubmit" {
         block(args, &mut st, tokens, prompt.unwrap_or_default())
     } else {
         let level = if tokens >= args.block_at {
@@ -131,6 +128,9 @@ pub fn decide(args: &HookArgs, input: &[u8]) -> Result<Option<Value>> {
     state::save(&dir, session, &st)?;
     Ok(answer)
 }
+
+/// Said on the next prompt after claude was refused for needing the 1M tier.
+const STUCK: &str = "ccrescue guard: this session was refused for needing the 1M tier (\"Usage credits required for 1M context\"), and the next request will be too. Leave claude (/exit) and run `ccrescue` in this project: it compacts the session in a standard-context model and brings you back.";
 
 fn warning(tokens: u64) -> String {
     format!(

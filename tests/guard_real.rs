@@ -267,3 +267,38 @@ fn the_terminal_shows_the_warning_and_the_refusal() {
         drop(t);
     }
 }
+
+#[test]
+fn after_the_long_context_error_the_guard_names_ccrescue() {
+    use ccrescue_testbench::claude_bin::claude_path;
+    use ccrescue_testbench::pty::Terminal;
+    use std::time::Duration;
+    let rule = Rule::reply(Reply::credits_error_not_retried())
+        .compaction(false)
+        .body_contains("FAILME");
+    // A usage figure first: the hook measures from the last real reply.
+    let mock = MockApi::start(vec![rule, big("SMALLFIRST", 20_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("refused");
+    install(&sb, &project, &[]);
+    let (_, id) = turn(&sb, &project, "SMALLFIRST", None);
+    let mut env = sb.env();
+    env.push(("TERM".into(), "xterm-256color".into()));
+    let mut t = Terminal::spawn(
+        claude_path(),
+        &["--resume", id.as_str(), "--model", ONE_M],
+        &env,
+        &project,
+        160,
+        50,
+    );
+    t.wait_until("the empty prompt", Duration::from_secs(60), |s| {
+        s.lines().any(|l| l.trim() == "❯")
+    });
+    t.wait_quiet(Duration::from_millis(400), Duration::from_secs(60));
+    t.submit("FAILME now", Duration::from_secs(60));
+    t.wait_for("long context", Duration::from_secs(60));
+    // claude shows nothing a StopFailure hook says; the next prompt is where the user is told.
+    t.submit("and again", Duration::from_secs(60));
+    t.wait_for("run `ccrescue` in this project", Duration::from_secs(60));
+}

@@ -23,6 +23,9 @@ pub struct Measured {
     pub tokens: u64,
     /// Of which: estimated from what was written after the last usage figure.
     pub added: u64,
+    /// The session's last request was refused by the long-context gate and nothing since
+    /// resolved it (the scanner's `blocked_by_long_context`).
+    pub stuck: bool,
 }
 
 /// The context of the session at `path`; `None` when it records no usage yet (or does not exist
@@ -60,7 +63,8 @@ pub fn measure(path: &Path) -> Result<Option<Measured>> {
 
 /// [`measure`] over transcript lines in memory.
 pub fn measure_bytes(data: &[u8]) -> Option<Measured> {
-    let context = scan_bytes(data).context?;
+    let scan = scan_bytes(data);
+    let context = scan.context?;
     let mut after = None;
     for_each_line(data, |line| {
         if after.is_none() && line.number > context.line {
@@ -72,6 +76,7 @@ pub fn measure_bytes(data: &[u8]) -> Option<Measured> {
     Some(Measured {
         tokens: context.tokens + added,
         added,
+        stuck: scan.blocked_by_long_context(),
     })
 }
 

@@ -10,13 +10,9 @@ pub mod state;
 
 use crate::claude::Version;
 
-/// The hook events guard uses, in install order.
-pub const EVENTS: [&str; 4] = [
-    "UserPromptSubmit",
-    "SessionStart",
-    "StopFailure",
-    "PostToolBatch",
-];
+/// The hook events guard uses, in install order. Not `StopFailure`: claude ignores its output
+/// (2.1.328, tests/guard_real.rs), so the next `UserPromptSubmit` tells the user instead.
+pub const EVENTS: [&str; 3] = ["UserPromptSubmit", "SessionStart", "PostToolBatch"];
 
 /// What the installed claude supports, as observed (docs/claude-versions.md, "guard").
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -2,12 +2,7 @@ use std::path::Path;
 
 use super::*;
 
-const EVENTS: &[&str] = &[
-    "UserPromptSubmit",
-    "SessionStart",
-    "StopFailure",
-    "PostToolBatch",
-];
+const EVENTS: &[&str] = &["UserPromptSubmit", "SessionStart", "PostToolBatch"];
 
 /// The settings-file shapes the settings tests use, and the ones a guard meets: user hooks of
 /// the same events, a user's own empty containers, an env block, tabs, CRLF, a BOM.

@@ -21,6 +21,9 @@ pub struct SessionState {
     /// Hash of the prompt last refused, and when (seconds since the epoch).
     #[serde(default)]
     pub refused: Option<(u64, u64)>,
+    /// The context (tokens) at which the long-context refusal was last told.
+    #[serde(default)]
+    pub stuck_at: Option<u64>,
 }
 
 /// `<state dir>/ccrescue/guard` (`dirs::state_dir`, else the local data dir).
@@ -131,6 +134,7 @@ mod tests {
         let s = SessionState {
             said: vec![150_000],
             refused: Some((prompt_hash("hi"), 5)),
+            stuck_at: None,
         };
         save(&d, "abc-1", &s).unwrap();
         assert_eq!(load(&d, "abc-1").unwrap(), s);
