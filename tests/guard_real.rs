@@ -158,9 +158,11 @@ fn claude_compacts_itself_at_the_window_guard_sets() {
         [false, false, false, false, false, true, false],
         "claude compacted before sending TURN6 past the window"
     );
+    // 2.1.150 folds the new prompt into the compaction (its summary carries it); later
+    // versions send it after the compaction.
     assert!(
-        log[6].1.contains("TURN6"),
-        "TURN6 sent after the compaction"
+        log[5..].iter().any(|(_, body)| body.contains("TURN6")),
+        "TURN6 reached claude's model with or after the compaction"
     );
 }
 
