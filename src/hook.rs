@@ -123,7 +123,7 @@ pub fn decide(args: &HookArgs, input: &[u8]) -> Result<Option<Value>> {
             return Ok(None);
         }
         st.said.push(level);
-        Some(json!({ "systemMessage": warning(tokens) }))
+        Some(json!({ "systemMessage": warning(tokens, level == args.block_at) }))
     };
     state::save(&dir, session, &st)?;
     Ok(answer)
@@ -132,9 +132,10 @@ pub fn decide(args: &HookArgs, input: &[u8]) -> Result<Option<Value>> {
 /// Said on the next prompt after claude was refused for needing the 1M tier.
 const STUCK: &str = "ccrescue guard: this session was refused for needing the 1M tier (\"Usage credits required for 1M context\"), and the next request will be too. Leave claude (/exit) and run `ccrescue` in this project: it compacts the session in a standard-context model and brings you back.";
 
-fn warning(tokens: u64) -> String {
+fn warning(tokens: u64, past_block: bool) -> String {
+    let when = if past_block { "now" } else { "soon" };
     format!(
-        "ccrescue guard: this session holds {} tokens; /compact soon keeps it under the 200K standard window (past it claude needs the 1M tier: \"Usage credits required for 1M context\").",
+        "ccrescue guard: this session holds {} tokens; /compact {when} keeps it under the 200K standard window (past it claude needs the 1M tier: \"Usage credits required for 1M context\").",
         kilo(tokens)
     )
 }
