@@ -88,6 +88,19 @@ pub enum Command {
     /// `[1m]` model ids in settings files to standard-context ids (asks first; backup kept).
     #[command(after_help = AFTER_HELP)]
     Settings(SettingsArgs),
+    /// Keep sessions from reaching the 1M error: hooks that warn before the 200K window and
+    /// refuse prompts past it, and a compaction window so claude compacts itself in time.
+    ///
+    /// `ccrescue guard install` (asks first; backup kept), `ccrescue guard uninstall` (removes
+    /// exactly what install added), `ccrescue guard` (where it is installed and with what).
+    #[command(after_help = GUARD_HELP)]
+    Guard(GuardArgs),
+    /// What claude runs for the guard's hooks (reads the hook JSON on stdin); not for people.
+    #[command(hide = true)]
+    Hook(HookArgs),
+    /// A context gauge for claude's statusLine: tokens against the 200K window (reads claude's
+    /// status JSON on stdin, prints one line). Use it as yours or call it from your own script.
+    Statusline(StatuslineArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     ///
     /// bash: `ccrescue completions bash > ~/.local/share/bash-completion/completions/ccrescue`;
@@ -99,6 +112,82 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `ccrescue man > ~/.local/share/man/man1/ccrescue.1`.
     Man,
+}
+
+const GUARD_HELP: &str = "\
+A refused prompt says why; run /compact, then send it again. To send it anyway, send the same
+prompt again within 10 minutes, or start claude with CCRESCUE_GUARD=off. Slash commands always pass.
+If ccrescue itself fails (or is deleted), claude goes on as if there were no guard.";
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    #[command(subcommand)]
+    pub verb: Option<GuardVerb>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardVerb {
+    /// Add the guard to a settings file: the compaction window, the hooks, optionally the status
+    /// line. Shows the change and asks first (--yes: no question; --dry-run: only show).
+    Install(InstallArgs),
+    /// Remove what `guard install` added (recognised by its `ccrescue hook` commands); the file
+    /// is left as it was before the install when nothing else changed.
+    Uninstall {
+        /// Which settings file.
+        #[arg(long, value_enum, default_value = "user")]
+        scope: GuardScope,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Which settings file: user (~/.claude/settings.json), project (.claude/settings.json) or
+    /// local (.claude/settings.local.json).
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: GuardScope,
+    /// Show a one-time warning per session past this many context tokens.
+    #[arg(long, value_name = "TOKENS", default_value_t = 150_000)]
+    pub warn_at: u64,
+    /// Refuse prompts (not slash commands) past this many context tokens.
+    #[arg(long, value_name = "TOKENS", default_value_t = 185_000)]
+    pub block_at: u64,
+    /// Make claude compact itself past this many tokens, even on a 1M model (kept when the file
+    /// already sets a window).
+    #[arg(long, value_name = "TOKENS", default_value_t = 160_000)]
+    pub compact_window: u64,
+    /// Also set ccrescue's context gauge as claude's statusLine (never over one you have).
+    #[arg(long)]
+    pub statusline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GuardScope {
+    User,
+    Project,
+    Local,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HookArgs {
+    /// The hook event (claude also says it in the input's `hook_event_name`).
+    pub event: String,
+    #[arg(long, value_name = "TOKENS", default_value_t = 150_000)]
+    pub warn_at: u64,
+    #[arg(long, value_name = "TOKENS", default_value_t = 185_000)]
+    pub block_at: u64,
+    /// The compaction window guard install set (it names what uninstall removes).
+    #[arg(long, value_name = "TOKENS")]
+    pub compact_window: Option<u64>,
+    /// The containers guard install created (they go again with uninstall); unused by the hook.
+    #[arg(long, value_name = "LIST")]
+    pub made: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatuslineArgs {
+    /// Show the gauge in yellow past this many tokens (red past 200K).
+    #[arg(long, value_name = "TOKENS", default_value_t = 150_000)]
+    pub warn_at: u64,
 }
 
 #[derive(Debug, Args)]

@@ -22,11 +22,17 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
             generated::man_page(&mut io::stdout().lock())?;
             return Ok(EXIT_OK);
         }
+        // claude runs these: they need no project and must never fail on one.
+        Some(Command::Hook(args)) => return Ok(crate::hook::run(&args)),
+        Some(Command::Statusline(args)) => return crate::statusline::run(&args),
         _ => {}
     }
     let mut ctx = Ctx::new(cli.global)?;
     match cli.command {
-        Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
+        Some(
+            Command::Completions { .. } | Command::Man | Command::Hook(_) | Command::Statusline(_),
+        ) => unreachable!("handled above"),
+        Some(Command::Guard(args)) => crate::guard::command::run(&ctx, &args),
         None => crate::wizard::run(&ctx, &cli.wizard),
         Some(Command::Diagnose) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),

@@ -207,12 +207,12 @@ fn validate(temp: &mut fs::File, expected: &[u8], fixes: &[FileFix]) -> Result<(
 }
 
 /// A JSON string literal for `s` (quotes included, escaped as JSON requires).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
-/// `bytes` with each span replaced by its text; spans must not overlap.
-fn splice(bytes: &[u8], edits: &mut [(Span, String)]) -> Vec<u8> {
+/// `bytes` with each span replaced by its text; spans must not overlap (also `guard`'s editor).
+pub(crate) fn splice(bytes: &[u8], edits: &mut [(Span, String)]) -> Vec<u8> {
     edits.sort_by_key(|(span, _)| span.start);
     let mut out = Vec::with_capacity(bytes.len() + 64);
     let mut at = 0;

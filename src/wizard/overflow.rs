@@ -353,7 +353,7 @@ const PREVENTION: [&str; 4] = [
     "To keep it from coming back:",
     "  - screenshots pile up fast (browser and screenshot MCP tools, pasted images): `ccrescue trim` takes them out",
     "  - keep big assets out of claude's reach with permissions.deny rules in .claude/settings.json, e.g. \"Read(./assets/**)\" (claude does not read a .claudeignore file)",
-    "  - CLAUDE_CODE_AUTO_COMPACT_WINDOW=160000 makes claude compact before a request passes the 200K window",
+    "  - `ccrescue guard install` warns before the 200K window, refuses prompts past it and makes claude compact itself at 160K (`ccrescue guard uninstall` removes it)",
 ];
 
 /// claude's exit code as ccrescue's (codes past 255 cannot be passed on).

@@ -1,0 +1,431 @@
+//! The `guard` front-end: `install` (show the change, ask, write with a backup), `uninstall`
+//! (remove exactly what install added), and bare `guard` (where it is installed, with what, and
+//! what the installed claude supports).
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+
+use super::plan::{self, Found, Install, Thresholds, WindowKey};
+use super::{state, support};
+use crate::cli::{GuardArgs, GuardScope, GuardVerb, InstallArgs};
+use crate::context::Ctx;
+use crate::error::{EXIT_OK, refused};
+use crate::fsx::{self, Backup};
+use crate::{claude, format};
+
+pub fn run(ctx: &Ctx, args: &GuardArgs) -> Result<u8> {
+    match &args.verb {
+        None => status(ctx),
+        Some(GuardVerb::Install(a)) => install(ctx, a),
+        Some(GuardVerb::Uninstall { scope }) => uninstall(ctx, *scope),
+    }
+}
+
+fn scope_path(ctx: &Ctx, scope: GuardScope) -> PathBuf {
+    match scope {
+        GuardScope::User => ctx.root.join("settings.json"),
+        GuardScope::Project => ctx.project.join(".claude").join("settings.json"),
+        GuardScope::Local => ctx.project.join(".claude").join("settings.local.json"),
+    }
+}
+
+/// The file's bytes, or `None` when it does not exist.
+fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn not_json(path: &Path, e: anyhow::Error) -> anyhow::Error {
+    refused(
+        format!(
+            "{} is not a settings file ccrescue can edit: {e:#}",
+            path.display()
+        ),
+        Some("fix it by hand (claude does not read it either), then run this again".into()),
+    )
+}
+
+fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
+    if a.warn_at >= a.block_at {
+        return Err(refused(
+            format!(
+                "--warn-at {} is not below --block-at {}",
+                a.warn_at, a.block_at
+            ),
+            Some("warn first, block later: e.g. --warn-at 150000 --block-at 185000".into()),
+        ));
+    }
+    let path = scope_path(ctx, a.scope);
+    let version = claude::inspect(&ctx.claude_env, ctx.claude.clone(), false)
+        .version
+        .ok();
+    let sup = support(version);
+    let exe = std::env::current_exe()
+        .and_then(fs::canonicalize)
+        .context("cannot find ccrescue's own path for the hook command")?;
+    let before = read(&path)?;
+    let base = before.clone().unwrap_or_else(|| b"{\n}\n".to_vec());
+    let old = plan::find(&base).map_err(|e| not_json(&path, e))?;
+    let args = &ctx.args;
+    let statusline = !old.other_statusline
+        && (a.statusline
+            || old.statusline
+            || (!args.yes && !args.dry_run && ctx.interactive && !args.json && ask_statusline()?));
+    let p = Install {
+        exe: &exe,
+        events: &sup.events,
+        thresholds: Thresholds {
+            warn_at: a.warn_at,
+            block_at: a.block_at,
+        },
+        window: a.compact_window,
+        window_key: if sup.window_setting {
+            WindowKey::Setting
+        } else {
+            WindowKey::Env
+        },
+        statusline,
+    };
+    let new = plan::install(&base, &p).map_err(|e| not_json(&path, e))?;
+    let now = plan::find(&new)?;
+    let unchanged = before.as_deref() == Some(&new[..]);
+    let mut out = io::stdout().lock();
+    if !args.json && !unchanged {
+        show_change(&mut out, &path, &old, &now, &exe, a)?;
+        if a.statusline && old.other_statusline {
+            writeln!(
+                out,
+                "  (your own statusLine stays; `ccrescue statusline` can be called from it)"
+            )?;
+        }
+    }
+    let write = !unchanged && !args.dry_run;
+    if write && !args.yes {
+        if !ctx.interactive {
+            return Err(refused(
+                format!("no terminal to ask before changing {}", path.display()),
+                Some("pass --yes to install without asking, or --dry-run to see the change".into()),
+            ));
+        }
+        out.flush()?;
+        if !confirm(&format!("Install the guard in {}?", path.display()))? {
+            writeln!(out, "Nothing changed.")?;
+            return Ok(EXIT_OK);
+        }
+    }
+    let backup = if write {
+        save(&path, before.is_some(), &new)?
+    } else {
+        None
+    };
+    if args.json {
+        let doc = json!({
+            "action": "install", "file": path, "changed": write, "dry_run": args.dry_run,
+            "backup": backup, "installed": found_json(&now), "claude_version": version.map(|v| v.to_string()),
+            "support": sup,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else if unchanged {
+        writeln!(
+            out,
+            "The guard is already installed in {} as asked; nothing changed.",
+            path.display()
+        )?;
+    } else if write {
+        writeln!(
+            out,
+            "Installed the guard in {}{}.",
+            path.display(),
+            backup_note(&backup)
+        )?;
+        writeln!(
+            out,
+            "It takes effect in claude sessions started from now on. Remove it with `ccrescue guard uninstall{}`.",
+            scope_flag(a.scope)
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
+    let path = scope_path(ctx, scope);
+    let args = &ctx.args;
+    let mut out = io::stdout().lock();
+    let Some(before) = read(&path)? else {
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                json!({"action": "uninstall", "file": path, "changed": false})
+            )?;
+        } else {
+            writeln!(
+                out,
+                "No guard in {} (the file does not exist); nothing changed.",
+                path.display()
+            )?;
+        }
+        return Ok(EXIT_OK);
+    };
+    let old = plan::find(&before).map_err(|e| not_json(&path, e))?;
+    let new = plan::uninstall(&before).map_err(|e| not_json(&path, e))?;
+    let unchanged = new == before;
+    if !args.json && !unchanged {
+        writeln!(out, "{}: the guard's entries to remove", path.display())?;
+        for line in describe(&old) {
+            writeln!(out, "  - {line}")?;
+        }
+    }
+    let write = !unchanged && !args.dry_run;
+    if write && !args.yes {
+        if !ctx.interactive {
+            return Err(refused(
+                format!("no terminal to ask before changing {}", path.display()),
+                Some(
+                    "pass --yes to uninstall without asking, or --dry-run to see the change".into(),
+                ),
+            ));
+        }
+        out.flush()?;
+        if !confirm(&format!("Remove the guard from {}?", path.display()))? {
+            writeln!(out, "Nothing changed.")?;
+            return Ok(EXIT_OK);
+        }
+    }
+    let backup = if write {
+        save(&path, true, &new)?
+    } else {
+        None
+    };
+    if args.json {
+        let doc = json!({"action": "uninstall", "file": path, "changed": write, "dry_run": args.dry_run, "backup": backup, "removed": found_json(&old)});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else if unchanged {
+        writeln!(out, "No guard in {}; nothing changed.", path.display())?;
+    } else if write {
+        writeln!(
+            out,
+            "Removed the guard from {}{}.",
+            path.display(),
+            backup_note(&backup)
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn status(ctx: &Ctx) -> Result<u8> {
+    let info = claude::inspect(&ctx.claude_env, ctx.claude.clone(), false);
+    let version = info.version.as_ref().ok().copied();
+    let sup = support(version);
+    let mut rows = vec![];
+    for scope in [GuardScope::User, GuardScope::Project, GuardScope::Local] {
+        let path = scope_path(ctx, scope);
+        let found = match read(&path) {
+            Ok(Some(b)) => plan::find(&b).map_err(|e| format!("{e:#}")),
+            Ok(None) => Ok(Found::default()),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        rows.push((scope, path, found));
+    }
+    let mut out = io::stdout().lock();
+    if ctx.args.json {
+        let scopes: Vec<Value> = rows
+            .iter()
+            .map(|(s, p, f)| match f {
+                Ok(f) => json!({"scope": scope_name(*s), "file": p, "guard": found_json(f)}),
+                Err(e) => json!({"scope": scope_name(*s), "file": p, "problem": e}),
+            })
+            .collect();
+        let doc = json!({"scopes": scopes, "claude_version": version.map(|v| v.to_string()), "support": sup, "state_folder": state::folder().ok()});
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(EXIT_OK);
+    }
+    let mut any = false;
+    for (scope, path, found) in &rows {
+        match found {
+            Ok(f) if !f.events.is_empty() || f.statusline => {
+                any = true;
+                writeln!(
+                    out,
+                    "Installed ({}) in {}:",
+                    scope_name(*scope),
+                    path.display()
+                )?;
+                for line in describe(f) {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+            Ok(_) => writeln!(
+                out,
+                "Not installed ({}) in {}",
+                scope_name(*scope),
+                path.display()
+            )?,
+            Err(e) => writeln!(
+                out,
+                "Unreadable ({}) {}: {e}",
+                scope_name(*scope),
+                path.display()
+            )?,
+        }
+    }
+    let claude_line = match (&info.version, version) {
+        (_, Some(v)) => format!(
+            "claude {v}: hook events {}; compaction window via {}",
+            sup.events.join(", "),
+            if sup.window_setting {
+                "the autoCompactWindow setting"
+            } else {
+                "the env entry CLAUDE_CODE_AUTO_COMPACT_WINDOW"
+            }
+        ),
+        (Err(why), None) => format!(
+            "claude: {why} (install would use the conservative choice: UserPromptSubmit and SessionStart, env entry)"
+        ),
+        (Ok(_), None) => unreachable!("a version is Some"),
+    };
+    writeln!(out, "{claude_line}")?;
+    if !any {
+        writeln!(
+            out,
+            "Install it with `ccrescue guard install` (asks first; `ccrescue guard uninstall` removes it)."
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Writes `new` over `path` (backup, atomic replace) or as a new private file.
+fn save(path: &Path, exists: bool, new: &[u8]) -> Result<Option<PathBuf>> {
+    if !exists {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        state::write_private(path, new)?;
+        return Ok(None);
+    }
+    fsx::sweep_stale_temps_beside(path, |line| eprintln!("warning: {line}"));
+    let done = fsx::replace(
+        path,
+        Backup::Link,
+        |out| Ok(out.write_all(new)?),
+        // One line to adapt when `validate` takes the temp file's descriptor.
+        |temp| validate(&fs::read(temp)?, new),
+    )?;
+    Ok(done.backup)
+}
+
+/// The written bytes are the planned ones and still a settings file guard can read.
+fn validate(written: &[u8], expected: &[u8]) -> Result<()> {
+    if written != expected {
+        bail!("the temporary file does not hold what was written");
+    }
+    plan::find(written).map(|_| ())
+}
+
+fn show_change(
+    out: &mut impl Write,
+    path: &Path,
+    old: &Found,
+    now: &Found,
+    exe: &Path,
+    a: &InstallArgs,
+) -> Result<()> {
+    writeln!(out, "{}", path.display())?;
+    let before = describe(old);
+    writeln!(
+        out,
+        "  before: {}",
+        if before.is_empty() {
+            "no guard".to_owned()
+        } else {
+            String::new()
+        }
+    )?;
+    for line in before {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(out, "  after:")?;
+    for line in describe(now) {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(
+        out,
+        "  each hook runs `{}`; every other byte of the file stays as it is",
+        plan::command_line(
+            exe,
+            &format!(
+                "hook EVENT --warn-at {} --block-at {}",
+                a.warn_at, a.block_at
+            )
+        )
+    )?;
+    Ok(())
+}
+
+/// What of guard's a file holds, in lines.
+fn describe(f: &Found) -> Vec<String> {
+    let mut lines = vec![];
+    if let Some(t) = f.thresholds {
+        lines.push(format!(
+            "hooks {}: warn past {} tokens, refuse prompts past {}",
+            f.events.join(", "),
+            format::thousands(t.warn_at),
+            format::thousands(t.block_at)
+        ));
+    }
+    match (&f.window, &f.window_setting) {
+        (Some(_), Some((k, v))) => lines.push(format!("{k}: {v} (claude compacts itself past it)")),
+        (None, Some((k, v))) => lines.push(format!("{k}: {v} (yours; kept)")),
+        _ => {}
+    }
+    if f.statusline {
+        lines.push("statusLine: ccrescue statusline (tokens against the 200K window)".into());
+    }
+    lines
+}
+
+fn found_json(f: &Found) -> Value {
+    serde_json::to_value(f).unwrap_or(Value::Null)
+}
+
+fn backup_note(backup: &Option<PathBuf>) -> String {
+    backup
+        .as_ref()
+        .map(|b| format!(" (the file as it was: {})", b.display()))
+        .unwrap_or_default()
+}
+
+fn scope_name(s: GuardScope) -> &'static str {
+    match s {
+        GuardScope::User => "user",
+        GuardScope::Project => "project",
+        GuardScope::Local => "local",
+    }
+}
+
+fn scope_flag(s: GuardScope) -> String {
+    match s {
+        GuardScope::User => String::new(),
+        other => format!(" --scope {}", scope_name(other)),
+    }
+}
+
+fn confirm(prompt: &str) -> Result<bool> {
+    Ok(dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(true)
+        .interact_on(&console::Term::stderr())?)
+}
+
+fn ask_statusline() -> Result<bool> {
+    Ok(dialoguer::Confirm::new()
+        .with_prompt("No statusLine is set: also show ccrescue's context gauge (tokens against the 200K window) as claude's status line?")
+        .default(false)
+        .interact_on(&console::Term::stderr())?)
+}

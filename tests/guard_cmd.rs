@@ -1,0 +1,119 @@
+//! `ccrescue guard` as a command: what it shows, when it refuses, and that install and uninstall
+//! through the real front-end (backup, atomic write) give the user's file back byte for byte.
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use ccrescue_testbench::mock::MockApi;
+use ccrescue_testbench::sandbox::Sandbox;
+use common::{ccrescue, snapshot};
+
+const USER_SETTINGS: &str = "{\n  \"permissions\": {\"allow\": [\"Bash(ls:*)\"]},\n  \"model\": \"claude-sonnet-4-6\",\n  \"hooks\": {\n    \"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"echo mine\"}]}]\n  }\n}\n";
+
+#[test]
+fn install_then_uninstall_gives_the_file_back_and_keeps_backups() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("p");
+    let path = sb.config_dir().join("settings.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, USER_SETTINGS).unwrap();
+
+    let before = snapshot(&sb.config_dir());
+    let dry = ccrescue(&sb, &project, &["guard", "install", "--dry-run"]).expect_code(0);
+    assert!(
+        dry.stdout.contains("autoCompactWindow: 160000"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        snapshot(&sb.config_dir()),
+        before,
+        "--dry-run wrote nothing"
+    );
+
+    let refused = ccrescue(&sb, &project, &["guard", "install"]).expect_code(2);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(
+        snapshot(&sb.config_dir()),
+        before,
+        "refused: nothing written"
+    );
+
+    let done = ccrescue(&sb, &project, &["guard", "install", "--yes"]).expect_code(0);
+    assert!(
+        done.stdout.contains("Installed the guard"),
+        "{}",
+        done.stdout
+    );
+    let installed = fs::read_to_string(&path).unwrap();
+    assert!(installed.contains("echo mine") && installed.contains(" hook UserPromptSubmit "));
+    let again = ccrescue(&sb, &project, &["guard", "install", "--yes"]).expect_code(0);
+    assert!(
+        again.stdout.contains("already installed"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), installed);
+
+    let status = ccrescue(&sb, &project, &["guard"]).expect_code(0);
+    assert!(
+        status.stdout.contains("Installed (user)"),
+        "{}",
+        status.stdout
+    );
+    assert!(status.stdout.contains("150,000"), "{}", status.stdout);
+
+    ccrescue(&sb, &project, &["guard", "uninstall", "--yes"]).expect_code(0);
+    assert_eq!(fs::read_to_string(&path).unwrap(), USER_SETTINGS);
+    let backups: Vec<_> = fs::read_dir(sb.config_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("settings.json.bak")
+        })
+        .collect();
+    assert_eq!(backups.len(), 2, "one backup per write, none overwritten");
+    let gone = ccrescue(&sb, &project, &["guard", "uninstall", "--yes"]).expect_code(0);
+    assert!(gone.stdout.contains("No guard"), "{}", gone.stdout);
+}
+
+#[test]
+fn a_project_scope_file_is_created_private_and_bad_json_is_left_alone() {
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("p");
+    let j = ccrescue(
+        &sb,
+        &project,
+        &["guard", "install", "--scope", "local", "--yes", "--json"],
+    )
+    .expect_code(0)
+    .json();
+    let path = project.join(".claude/settings.local.json");
+    assert_eq!(j["file"], path.display().to_string());
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let bad = project.join(".claude/settings.json");
+    fs::write(&bad, "{\"model\": ").unwrap();
+    let r = ccrescue(
+        &sb,
+        &project,
+        &["guard", "install", "--scope", "project", "--yes"],
+    )
+    .expect_code(2);
+    assert!(r.stderr.contains("not a settings file"), "{}", r.stderr);
+    assert_eq!(fs::read_to_string(&bad).unwrap(), "{\"model\": ");
+
+    let r = ccrescue(
+        &sb,
+        &project,
+        &["guard", "install", "--warn-at", "190000", "--yes"],
+    )
+    .expect_code(2);
+    assert!(r.stderr.contains("not below --block-at"), "{}", r.stderr);
+}
