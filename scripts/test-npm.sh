@@ -104,6 +104,18 @@ wizard() { # wizard NAME HOW: runs the wizard on a pty, interrupts it at the que
   else
     kill -INT "$(pgrep -f "^node $shim\$")"
   fi
+  for i in $(seq 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then # a failure, not a hang: end launcher and ccrescue, by pid
+    for node in $(pgrep -f "^node $shim\$"); do
+      pkill -KILL -P "$node" || true
+      kill -KILL "$node" || true
+    done
+    wait $pid || true
+    exec 3>&-
+    bad "$name: still running a minute after the interrupt; it printed:"
+    tr -d '\r' <"$log" | sed 's/^/     | /'
+    return
+  fi
   wait $pid || status=$?
   exec 3>&-
   check "$name" 130 $status "$(tr -d '\r' <"$log")" "What do you see?" "Nothing was changed."
