@@ -40,7 +40,8 @@ const TEMP_MARK: &str = ".ccrescue-";
 const TEMP_SUFFIX: &str = ".tmp";
 
 /// Replaces `path` with what `write` produces, atomically: the bytes go to a temp file in the
-/// same folder, `validate` checks the temp file, it is synced, the backup is taken, and it is
+/// same folder, `validate` checks the temp file (given its descriptor, at offset 0: the name is
+/// never opened again), it is synced, the backup is taken, and it is
 /// renamed over `path`. On any error — including Ctrl-C, which `write` should poll with
 /// `interrupt::check()` — the temp file is removed and `path` is untouched. Refuses when `path`
 /// changed while the new content was being written (someone else is writing it).
@@ -54,7 +55,7 @@ pub fn replace(
     path: &Path,
     backup: Backup,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
-    validate: impl FnOnce(&Path) -> Result<()>,
+    validate: impl FnOnce(&mut File) -> Result<()>,
 ) -> Result<Replaced> {
     let _defer = interrupt::defer();
     let path = &resolve(path);
@@ -69,21 +70,24 @@ pub fn replace(
         Backup::Copy => Some(backup_copy(path)?),
         _ => None,
     };
-    let temp = TempFile::create(path)?;
-    let mut out = BufWriter::with_capacity(1 << 20, temp.file()?);
+    let mut temp = TempFile::create(path)?;
+    let mut out = BufWriter::with_capacity(1 << 20, &temp.file);
     let written = write(&mut out)
         .and_then(|()| out.flush().map_err(Into::into))
         .and_then(|()| interrupt::check());
     drop(out);
     written.with_context(|| format!("writing the new {}", path.display()))?;
-    validate(&temp.path).with_context(|| {
+    temp.file
+        .seek(SeekFrom::Start(0))
+        .with_context(|| format!("cannot read back {}", temp.path.display()))?;
+    validate(&mut temp.file).with_context(|| {
         format!(
             "the new {} failed validation; nothing was changed",
             path.display()
         )
     })?;
     keep_permissions(&before, &temp.path)?;
-    temp.file()?
+    temp.file
         .sync_all()
         .with_context(|| format!("cannot sync {}", temp.path.display()))?;
     interrupt::check()?;
@@ -308,9 +312,11 @@ pub fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))
 }
 
-/// A temp file next to the target, removed on drop unless disarmed (renamed into place).
+/// A temp file next to the target, open for reading and writing, removed on drop unless
+/// disarmed (renamed into place).
 struct TempFile {
     path: PathBuf,
+    file: File,
     armed: std::cell::Cell<bool>,
 }
 
@@ -323,7 +329,8 @@ impl TempFile {
         ));
         // A leftover of an earlier run with the same pid (pids are reused) is ours to replace.
         let _ = fs::remove_file(&path);
-        OpenOptions::new()
+        let file = OpenOptions::new()
+            .read(true)
             .write(true)
             .create_new(true)
             .open(&path)
@@ -335,15 +342,9 @@ impl TempFile {
             })?;
         Ok(TempFile {
             path,
+            file,
             armed: std::cell::Cell::new(true),
         })
-    }
-
-    fn file(&self) -> Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .open(&self.path)
-            .with_context(|| format!("cannot open {}", self.path.display()))
     }
 
     fn disarm(&self) {

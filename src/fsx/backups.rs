@@ -51,17 +51,18 @@ pub(super) fn backup_copy_from(path: &Path, src: &mut File) -> Result<PathBuf> {
             );
         }
     }
-    let temp = TempFile::create(path)?;
+    let mut temp = TempFile::create(path)?;
     {
-        let mut dst = temp.file()?;
-        copy_checked(src, &mut dst).with_context(|| {
+        let dst = &mut temp.file;
+        copy_checked(src, dst).with_context(|| {
             format!("cannot copy {} to {}", path.display(), temp.path.display())
         })?;
         if let Ok(m) = meta.modified() {
             let _ = dst.set_modified(m); // a copy dates from its content, like a link backup
         }
         keep_permissions(&meta, &temp.path)?;
-        dst.sync_all()
+        temp.file
+            .sync_all()
             .with_context(|| format!("cannot sync {}", temp.path.display()))?;
     }
     let backup = claim_backup_name(path, |candidate| {

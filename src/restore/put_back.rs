@@ -45,7 +45,9 @@ pub(super) fn put_back(
         return Ok(EXIT_OK);
     };
     let mut out = io::stdout().lock();
-    if same_bytes(&from.path, &session.path)? {
+    let mut backup =
+        File::open(&from.path).with_context(|| format!("cannot open {}", from.path.display()))?;
+    if same_bytes(&mut backup, &session.path)? {
         if ctx.args.json {
             let doc = restore_json(session, from, None, false, ctx.args.dry_run);
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
@@ -228,18 +230,17 @@ fn copy_checked(from: &Path, w: &mut dyn Write) -> Result<()> {
     }
 }
 
-/// True when the two files hold the same bytes.
-fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
-    let open = |p: &Path| File::open(p).with_context(|| format!("cannot open {}", p.display()));
-    let (mut fa, mut fb) = (open(a)?, open(b)?);
+/// True when `fa` (an open file, at offset 0) holds the same bytes as the file at `b`.
+fn same_bytes(fa: &mut File, b: &Path) -> Result<bool> {
+    let a = Path::new("the copy");
+    let mut fb = File::open(b).with_context(|| format!("cannot open {}", b.display()))?;
     if fa.metadata()?.len() != fb.metadata()?.len() {
         return Ok(false);
     }
     let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
     loop {
         interrupt::check()?;
-        let n =
-            read_full(&mut fa, &mut ba).with_context(|| format!("cannot read {}", a.display()))?;
+        let n = read_full(fa, &mut ba).with_context(|| format!("cannot read {}", a.display()))?;
         let m =
             read_full(&mut fb, &mut bb).with_context(|| format!("cannot read {}", b.display()))?;
         if n != m || ba[..n] != bb[..m] {

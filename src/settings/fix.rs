@@ -168,13 +168,11 @@ pub fn apply_file(fixes: &[FileFix]) -> Result<Replaced> {
 
 /// The written file holds exactly the planned bytes, is valid JSON, and the edited keys hold
 /// their new values.
-fn validate(temp: &Path, expected: &[u8], fixes: &[FileFix]) -> Result<()> {
-    let written = fs::read(temp)?;
+fn validate(temp: &mut fs::File, expected: &[u8], fixes: &[FileFix]) -> Result<()> {
+    let mut written = Vec::with_capacity(expected.len());
+    std::io::Read::read_to_end(temp, &mut written)?;
     if written != expected {
-        bail!(
-            "the temporary file {} does not hold what was written",
-            temp.display()
-        );
+        bail!("the temporary file does not hold what was written");
     }
     serde_json::from_slice::<serde_json::Value>(without_bom(&written))
         .context("the edited file is not valid JSON")?;

@@ -176,7 +176,7 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
     let mut good = vec![];
     write::trimmed(&path, &p, &mut good, &mut |_| {}).unwrap();
     fs::write(&temp, &good).unwrap();
-    validate::trimmed(&path, &temp, &p).unwrap();
+    validate::trimmed(&path, &mut fs::File::open(&temp).unwrap(), &p).unwrap();
     let text = String::from_utf8(good).unwrap();
     let in_line_2 = |from: &str, to: &str| {
         let i = text.rfind(from).unwrap();
@@ -206,7 +206,9 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
             text.len(),
             "same size, so only the line checks can tell"
         );
-        let err = validate::trimmed(&path, &temp, &p).unwrap_err().to_string();
+        let err = validate::trimmed(&path, &mut fs::File::open(&temp).unwrap(), &p)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(why), "{err}");
     }
 }

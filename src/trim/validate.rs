@@ -14,8 +14,9 @@ use crate::session::json_span::{self as js, Entries, Span};
 
 const READ_BUFFER: usize = 1 << 20;
 
-pub(super) fn trimmed(original: &Path, temp: &Path, plan: &TrimPlan) -> Result<()> {
-    let size = std::fs::metadata(temp)?.len();
+/// `temp` is the temp file's descriptor, at offset 0.
+pub(super) fn trimmed(original: &Path, temp: &mut File, plan: &TrimPlan) -> Result<()> {
+    let size = temp.metadata()?.len();
     if size != plan.bytes_after {
         bail!(
             "validation failed: the trimmed file has {size} bytes, {} were expected; the session was not changed",
@@ -23,11 +24,9 @@ pub(super) fn trimmed(original: &Path, temp: &Path, plan: &TrimPlan) -> Result<(
         );
     }
     let edits = edits(plan);
-    let open = |p: &Path| -> Result<BufReader<File>> {
-        let f = File::open(p).with_context(|| format!("cannot read {}", p.display()))?;
-        Ok(BufReader::with_capacity(READ_BUFFER, f))
-    };
-    let (mut old, mut new) = (open(original)?, open(temp)?);
+    let f = File::open(original).with_context(|| format!("cannot read {}", original.display()))?;
+    let mut old = BufReader::with_capacity(READ_BUFFER, f);
+    let mut new = BufReader::with_capacity(READ_BUFFER, temp);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut number = 0u64;
     loop {
