@@ -1,9 +1,12 @@
 //! The claude binary: where it is, which version it is, which flags it has, and the environment
 //! every claude child process gets (never through a shell).
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -41,14 +44,15 @@ pub struct ClaudeEnv {
 impl ClaudeEnv {
     /// A command for `claude` with `args`: no shell, `CLAUDECODE` removed (claude refuses to start
     /// inside another claude session otherwise), `CLAUDE_CONFIG_DIR` set when ccrescue was given one.
-    pub fn command<I, S>(&self, claude: &Path, args: I) -> duct::Expression
+    pub fn command<I, S>(&self, claude: &Path, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
-        S: Into<OsString>,
+        S: AsRef<OsStr>,
     {
-        let mut cmd = duct::cmd(claude, args).env_remove("CLAUDECODE");
+        let mut cmd = Command::new(claude);
+        cmd.args(args).env_remove("CLAUDECODE");
         if let Some(dir) = &self.config_dir {
-            cmd = cmd.env("CLAUDE_CONFIG_DIR", dir);
+            cmd.env("CLAUDE_CONFIG_DIR", dir);
         }
         cmd
     }
@@ -151,32 +155,67 @@ pub fn parse_flags(help: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Runs a short query with stdin closed, stdout captured and a deadline; returns stdout.
-fn capture(cmd: duct::Expression, timeout: Duration) -> Result<String> {
-    let handle = cmd
-        .stdin_null()
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .start()?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(out) = handle.try_wait()? {
-            if !out.status.success() {
-                bail!(
-                    "exited with {}: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
+/// How long a query's output may still trickle in after claude exited: a wrapper may leave a
+/// background process holding the pipe open for good (issue 17 point 11).
+const AFTER_EXIT: Duration = Duration::from_millis(300);
+/// The most of a query's stdout or stderr that is kept.
+const QUERY_KEEP: usize = 1 << 20;
+
+/// Runs a short query with stdin closed, stdout captured and a deadline; returns stdout. It ends
+/// when claude exits, not when the pipe closes; on the deadline claude's process group is killed.
+fn capture(mut cmd: Command, timeout: Duration) -> Result<String> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn()?;
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let into = kept.clone();
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                let mut all = into.lock().unwrap_or_else(|e| e.into_inner());
+                let room = QUERY_KEEP.saturating_sub(all.len());
+                all.extend_from_slice(&buf[..n.min(room)]);
             }
-            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        });
+        (kept, reader)
+    };
+    let (stdout, out_reader) = collect(child.stdout.take().map(|p| Box::new(p) as _));
+    let (stderr, err_reader) = collect(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
         }
         if Instant::now() >= deadline {
-            let _ = handle.kill();
+            #[cfg(unix)]
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: kill(2) on the group our unreaped child leads; no memory effects.
+                unsafe {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+            }
+            let _ = child.kill();
+            let _ = child.wait();
             bail!("no answer within {} s", timeout.as_secs());
         }
         std::thread::sleep(Duration::from_millis(10));
+    };
+    let until = Instant::now() + AFTER_EXIT;
+    while !(out_reader.is_finished() && err_reader.is_finished()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
     }
+    let text = |kept: &Arc<Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&kept.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    };
+    if !status.success() {
+        bail!("exited with {}: {}", status, text(&stderr).trim());
+    }
+    Ok(text(&stdout))
 }
 
 #[cfg(test)]
@@ -213,5 +252,32 @@ mod tests {
             !f.contains("--a-flag-here"),
             "flags named in descriptions are not options: {f:?}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_version_is_read_when_claude_exits_even_if_something_it_left_holds_the_pipe() {
+        // A stand-in for a wrapper script around claude that leaves a background process holding
+        // stdout (the real claude cannot be made to do so): ccrescue waited for the pipe to close
+        // and gave up after 20 s (issue 17 point 11).
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("claude");
+        let pid_file = dir.path().join("background.pid");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 120 &\necho $! > {}\necho '2.1.328 (Claude Code)'\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let env = ClaudeEnv { config_dir: None };
+        let got = version(&env, &script);
+        if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+        assert_eq!(got.unwrap(), Version(2, 1, 328));
     }
 }

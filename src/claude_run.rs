@@ -1,11 +1,13 @@
 //! Runs one claude step as a child process, never through a shell: headless steps with stdin
 //! closed and `--output-format stream-json --verbose` read line by line as they come (status,
-//! compaction result, API retries), with a way to stop claude politely (SIGINT, then SIGTERM,
-//! then SIGKILL); and the handoff, which gives claude the terminal and returns its exit code.
+//! compaction result, API retries), in a process group of their own, stopped politely (SIGINT,
+//! then SIGTERM, then SIGKILL, to the whole group) when the watcher says so, when ccrescue is
+//! told to stop, or when claude stays silent too long; and the handoff, which gives claude the
+//! terminal and returns its exit code.
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -14,10 +16,34 @@ use serde_json::Value;
 
 use crate::interrupt;
 
-/// After SIGINT, how long claude gets to exit before SIGTERM; after SIGTERM, before SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(5);
+mod group;
+pub(crate) mod lines;
+
+pub use group::GRACE;
+use group::{Stopper, group_alive, own_group};
+
 /// How much of claude's stderr is kept for the report.
 const STDERR_KEEP: usize = 16 * 1024;
+/// How long a headless claude may print nothing (on stdout or stderr) before ccrescue stops it:
+/// generous, as one API request with retries can take minutes (issue 17 point 7).
+pub const IDLE_LIMIT: Duration = Duration::from_secs(10 * 60);
+/// Overrides [`IDLE_LIMIT`], in seconds.
+pub const IDLE_ENV: &str = "CCRESCUE_CLAUDE_IDLE_SECS";
+
+fn idle_limit() -> Duration {
+    std::env::var(IDLE_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(IDLE_LIMIT, Duration::from_secs)
+}
+
+/// What the readers of a headless claude pass on.
+enum Output {
+    Line(String),
+    /// Something arrived on stderr (kept separately).
+    Stderr,
+}
 
 /// One claude command: the binary, its arguments, extra environment, and the folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,29 +148,34 @@ impl Headless {
 }
 
 /// Runs `inv` with stdin closed, stdout read as stream-json and stderr kept, calling `watch` on
-/// every event. Ctrl-C meanwhile goes to claude too (same process group); ccrescue waits for it
-/// and then returns `Interrupted`.
-pub fn run_headless(
+/// every event. claude runs in a process group of its own: when ccrescue is told to stop (Ctrl-C,
+/// SIGTERM, SIGHUP) it stops claude's group politely, waits for it, and returns `Interrupted`;
+/// after [`idle_limit`] without a word from claude it stops it the same way, saying why.
+pub fn run_headless(inv: &Invocation, watch: impl FnMut(&Event) -> Verdict) -> Result<Headless> {
+    run_headless_within(inv, watch, idle_limit())
+}
+
+fn run_headless_within(
     inv: &Invocation,
     mut watch: impl FnMut(&Event) -> Verdict,
+    idle: Duration,
 ) -> Result<Headless> {
     let _defer = interrupt::defer();
-    let mut child = inv
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start {}", inv.program.display()))?;
-    let (tx, rx) = mpsc::channel::<String>();
+    let mut child = own_group(
+        inv.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .spawn()
+    .with_context(|| format!("cannot start {}", inv.program.display()))?;
+    let (tx, rx) = mpsc::channel::<Output>();
     let stdout = child.stdout.take().expect("stdout is piped");
+    let to_main = tx.clone();
     let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
+        lines::for_each_line(stdout, lines::MAX_LINE, |line| {
+            to_main.send(Output::Line(line)).is_ok()
+        });
     });
     let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
     let kept = Arc::new(Mutex::new(Vec::<u8>::new()));
@@ -159,8 +190,13 @@ pub fn run_headless(
             all.extend_from_slice(&buf[..n]);
             let extra = all.len().saturating_sub(STDERR_KEEP);
             all.drain(..extra);
+            drop(all);
+            if tx.send(Output::Stderr).is_err() {
+                break;
+            }
         }
     });
+    let mut heard = Instant::now();
     let mut events = vec![];
     let mut stopped: Option<String> = None;
     let mut stopper: Option<Stopper> = None;
@@ -168,7 +204,8 @@ pub fn run_headless(
     let status = loop {
         if stream_open {
             match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
+                Ok(Output::Line(line)) => {
+                    heard = Instant::now();
                     if let Some(event) = parse_event(&line) {
                         if stopped.is_none()
                             && let Verdict::Stop(why) = watch(&event)
@@ -178,22 +215,46 @@ pub fn run_headless(
                         }
                         events.push(event);
                     }
-                    continue;
                 }
+                Ok(Output::Stderr) => heard = Instant::now(),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => stream_open = false,
             }
         } else {
             std::thread::sleep(Duration::from_millis(50));
         }
-        if let Some(status) = child.try_wait()? {
-            // Drain what claude wrote just before it exited.
-            while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-                if let Some(event) = parse_event(&line) {
-                    events.push(event);
-                }
+        if stopper.is_none() {
+            if interrupt::interrupted() {
+                stopped = Some("ccrescue was told to stop".into());
+                stopper = Some(Stopper::start(&child));
+            } else if heard.elapsed() >= idle {
+                stopped = Some(format!(
+                    "claude printed nothing for {}, so ccrescue stopped it (set {IDLE_ENV}=SECONDS to wait longer)",
+                    humantime::format_duration(idle)
+                ));
+                stopper = Some(Stopper::start(&child));
             }
-            break status;
+        }
+        if let Some(status) = child.try_wait()? {
+            // When ccrescue stops claude, nothing it started may outlive the stop (a wrapper's
+            // claude would go on writing the session).
+            if stopper.is_none() || !group_alive(&child) {
+                // Drain what claude wrote just before it exited (not what something it left
+                // behind keeps writing).
+                let until = Instant::now() + Duration::from_secs(1);
+                while let Some(out) = Instant::now()
+                    .lt(&until)
+                    .then(|| rx.recv_timeout(Duration::from_millis(200)).ok())
+                    .flatten()
+                {
+                    if let Output::Line(line) = out
+                        && let Some(event) = parse_event(&line)
+                    {
+                        events.push(event);
+                    }
+                }
+                break status;
+            }
         }
         if let Some(s) = &mut stopper {
             s.escalate(&mut child);
@@ -217,66 +278,9 @@ pub fn run_headless(
     })
 }
 
-/// Stops a child: SIGINT now, SIGTERM after [`GRACE`], SIGKILL after another (duct's and std's
-/// `kill` are SIGKILL straight away, which leaves claude no chance to finish its writes).
-struct Stopper {
-    since: Instant,
-    stage: u8,
-}
-
-impl Stopper {
-    fn start(child: &Child) -> Stopper {
-        signal(child, Signal::Interrupt);
-        Stopper {
-            since: Instant::now(),
-            stage: 0,
-        }
-    }
-
-    fn escalate(&mut self, child: &mut Child) {
-        if self.since.elapsed() < GRACE {
-            return;
-        }
-        match self.stage {
-            0 => signal(child, Signal::Terminate),
-            1 => {
-                let _ = child.kill();
-            }
-            _ => return,
-        }
-        self.stage += 1;
-        self.since = Instant::now();
-    }
-}
-
-enum Signal {
-    Interrupt,
-    Terminate,
-}
-
-#[cfg(unix)]
-fn signal(child: &Child, which: Signal) {
-    let sig = match which {
-        Signal::Interrupt => libc::SIGINT,
-        Signal::Terminate => libc::SIGTERM,
-    };
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) has no memory effects; the child is not yet reaped (we own its Child),
-        // so the pid cannot have been reused.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn signal(_child: &Child, _which: Signal) {
-    // No SIGINT/SIGTERM for another process on Windows: the escalation ends in `kill` after the
-    // grace periods.
-}
-
 /// Gives the terminal to claude (stdio inherited) and returns its exit code once it quits.
-/// Ctrl-C inside claude is claude's; ccrescue only waits.
+/// Ctrl-C inside claude is claude's; ccrescue only waits. claude stays in ccrescue's process
+/// group here: it must be the terminal's foreground to read keys.
 pub fn hand_over(inv: &Invocation) -> Result<i32> {
     let _defer = interrupt::defer();
     let status: ExitStatus = inv
@@ -374,5 +378,84 @@ mod tests {
         let took = started.elapsed();
         assert!(took >= GRACE && took < GRACE * 3, "{took:?}");
         assert_eq!(out.events, vec![Event::Status("compacting".into())]);
+    }
+
+    #[cfg(unix)]
+    fn sh(script: &str) -> Invocation {
+        Invocation {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: BTreeMap::new(),
+            cwd: std::env::temp_dir(),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_silent_claude_is_stopped_after_the_idle_limit_with_a_reason() {
+        // A stand-in for a hung claude (the real one cannot be made to hang on cue here): one
+        // event, then silence. Issue 17 point 7: ccrescue waited for ever.
+        let inv = sh(r#"echo '{"type":"system","subtype":"init"}'; exec sleep 60"#);
+        let out = run_headless_within(&inv, |_| Verdict::Continue, Duration::from_secs(1)).unwrap();
+        let why = out.stopped.expect("stopped");
+        assert!(
+            why.contains("claude printed nothing for 1s, so ccrescue stopped it")
+                && why.contains(IDLE_ENV),
+            "{why}"
+        );
+        assert_eq!(out.code, None, "ended by SIGINT");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stop_reaches_what_a_wrapper_started_too() {
+        // A stand-in for a wrapper script that does not `exec` claude (issue 17 point 8): the
+        // "claude" it starts ignores SIGINT; stopping must reach it, not only the wrapper.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("claude.pid");
+        let inv = sh(&format!(
+            r#"sh -c 'trap "" INT; echo $$ > {}; echo "{{\"type\":\"x\"}}"; exec sleep 60'"#,
+            pid_file.display()
+        ));
+        // Stopped once the wrapped claude is up (its first line).
+        let out = run_headless(&inv, |e| match e {
+            Event::Other => Verdict::Stop("enough".into()),
+            _ => Verdict::Continue,
+        })
+        .unwrap();
+        assert_eq!(out.stopped.as_deref(), Some("enough"));
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SAFETY: signal 0 only asks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.contains(") Z "));
+        assert!(!alive, "the wrapped claude (pid {pid}) outlived the stop");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_flood_without_newlines_and_bad_bytes_do_not_stop_the_reading() {
+        // A stand-in for a misbehaving claude (issue 17 point 9): 80 MiB without a newline
+        // (ccrescue aborted on allocation), a line with a byte that is not UTF-8 (the reader
+        // stopped there), then the events that matter.
+        let inv = sh(
+            r#"head -c 83886080 /dev/zero | tr '\0' x; echo; printf 'bad \377\n'; echo '{"type":"system","subtype":"status","status":"compacting"}'; echo '{"type":"result","is_error":false,"result":"done"}'"#,
+        );
+        let out = run_headless(&inv, |_| Verdict::Continue).unwrap();
+        assert_eq!(out.code, Some(0));
+        assert_eq!(
+            out.events,
+            vec![
+                Event::Status("compacting".into()),
+                Event::Result {
+                    is_error: false,
+                    text: "done".into()
+                }
+            ]
+        );
     }
 }

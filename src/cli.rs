@@ -16,7 +16,10 @@ Where things are looked up:
   project      -C/--project, else the current directory
   session      --session, else the newest session of the project (the stuck one, if a newer
                session without the error hides it)
-  claude       --claude, else $CCRESCUE_CLAUDE, else `claude` on PATH";
+  claude       --claude, else $CCRESCUE_CLAUDE, else `claude` on PATH
+
+A claude step that prints nothing for 10 minutes is stopped (SIGINT, then SIGTERM, to it and
+everything it started); $CCRESCUE_CLAUDE_IDLE_SECS sets another limit, in seconds.";
 
 /// Gets Claude Code unstuck from "API Error: Usage credits required for 1M context".
 ///
@@ -92,6 +95,9 @@ pub struct SettingsArgs {
     pub fix: bool,
 }
 
+/// The largest `restore --prune DAYS` (issue 17: a huge DAYS once wrapped round to minutes).
+pub const MAX_PRUNE_DAYS: u64 = 36_500;
+
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// List the session's backups, newest first; change nothing.
@@ -102,7 +108,9 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "FILE")]
     pub backup: Option<PathBuf>,
     /// Delete the session's backups made more than DAYS days ago (asks first; --yes confirms).
-    #[arg(long, value_name = "DAYS", conflicts_with = "backup")]
+    /// DAYS is 0 to 36500 (a hundred years).
+    #[arg(long, value_name = "DAYS", conflicts_with = "backup",
+          value_parser = clap::value_parser!(u64).range(..=MAX_PRUNE_DAYS))]
     pub prune: Option<u64>,
     /// Restore even though a live claude is attached to the session.
     #[arg(long)]

@@ -15,9 +15,11 @@ use anyhow::{Context as _, Result, bail};
 use crate::interrupt;
 
 mod backups;
+mod temp;
 
 pub use backups::{BackupFile, backup_copy, list_backups, next_backup_path};
 use backups::{backup_copy_from, backup_link};
+use temp::TempFile;
 
 /// Which backup `replace` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,35 +63,43 @@ pub fn replace(
     let path = &resolve(path);
     // Held open to the end: after the rename it still shows the old file, so late writes to it
     // can be seen (and carried over) instead of vanishing with its last name.
-    let mut original =
-        File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let original = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let before = original
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
+    if !before.is_file() {
+        bail!(
+            "{} is not a regular file; nothing was changed",
+            path.display()
+        );
+    }
+    // The backup name announced before the change (the trim plan, the summary) is this one.
+    let planned = next_backup_path(path)?;
     let mut taken = match backup {
-        Backup::Copy => Some(backup_copy(path)?),
+        // A copy of what is open here, not of whatever the name holds by now.
+        Backup::Copy => Some(backup_copy_from(path, &mut original.try_clone()?)?),
         _ => None,
     };
-    let mut temp = TempFile::create(path)?;
-    let mut out = BufWriter::with_capacity(1 << 20, &temp.file);
+    let mut temp = TempFile::create(path, Some(&before))?;
+    let mut out = BufWriter::with_capacity(1 << 20, &*temp.file());
     let written = write(&mut out)
         .and_then(|()| out.flush().map_err(Into::into))
         .and_then(|()| interrupt::check());
     drop(out);
     written.with_context(|| format!("writing the new {}", path.display()))?;
-    temp.file
+    temp.file()
         .seek(SeekFrom::Start(0))
-        .with_context(|| format!("cannot read back {}", temp.path.display()))?;
-    validate(&mut temp.file).with_context(|| {
+        .with_context(|| format!("cannot read back {}", temp.path().display()))?;
+    validate(temp.file()).with_context(|| {
         format!(
             "the new {} failed validation; nothing was changed",
             path.display()
         )
     })?;
-    keep_permissions(&before, &temp.path)?;
-    temp.file
+    temp.keep_permissions(&before)?;
+    temp.file()
         .sync_all()
-        .with_context(|| format!("cannot sync {}", temp.path.display()))?;
+        .with_context(|| format!("cannot sync {}", temp.path().display()))?;
     interrupt::check()?;
     let now = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if changed(&before, &now) || !same_file(&before, &now) {
@@ -99,30 +109,34 @@ pub fn replace(
         );
     }
     if backup == Backup::Link {
-        taken = Some(backup_link(path)?);
+        taken = Some(backup_link(path, &original, &planned)?);
     }
     #[cfg(test)]
     tests::BEFORE_RENAME.with(|hook| hook.take().map(|f| f(path)));
-    fs::rename(&temp.path, path).with_context(|| {
-        format!(
-            "cannot rename {} over {}",
-            temp.path.display(),
-            path.display()
-        )
-    })?;
-    temp.disarm();
+    // Windows refuses to rename over a file this process holds open: let go of it first (late
+    // writes then cannot be carried over there; the check just above still refuses earlier ones).
+    #[cfg(windows)]
+    drop(original);
+    let new = temp.replace(path)?;
     sync_folder(path);
-    let after = original
-        .metadata()
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if changed(&before, &after) {
-        carry_over(
-            &mut original,
-            before.len(),
-            after.len(),
-            path,
-            taken.as_deref(),
-        )?;
+    #[cfg(windows)]
+    drop(new);
+    #[cfg(not(windows))]
+    {
+        let (mut new, mut original) = (new, original);
+        let after = original
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if changed(&before, &after) {
+            carry_over(
+                &mut original,
+                &mut new,
+                before.len(),
+                after.len(),
+                path,
+                taken.as_deref(),
+            )?;
+        }
     }
     Ok(Replaced { backup: taken })
 }
@@ -149,8 +163,10 @@ fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
 /// only grew by whole JSON lines after a line end — an append — those lines are appended to the
 /// new `path`, where they belong. Anything else cannot be merged: the error says where the old
 /// file's bytes are (the link backup, or a copy saved now).
+#[cfg_attr(windows, allow(dead_code))]
 fn carry_over(
     original: &mut File,
+    new: &mut File,
     was: u64,
     now: u64,
     path: &Path,
@@ -171,10 +187,10 @@ fn carry_over(
         None
     };
     if let Some(tail) = late {
-        let mut out = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(&tail).and_then(|()| f.sync_all()));
+        let mut out = new
+            .seek(SeekFrom::End(0))
+            .and_then(|_| new.write_all(&tail))
+            .and_then(|()| new.sync_all());
         if let Err(e) = out.as_mut() {
             bail!(
                 "{} was appended to while ccrescue replaced it, and the late lines could not be added to the new version ({e}); they are in {}",
@@ -289,13 +305,16 @@ pub fn end_torn_line(path: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Writes a new file `path` with `bytes` (never over an existing file: `create_new`), synced, with
-/// the folder synced after. On an error the partial file is removed.
+/// Writes a new file `path` with `bytes` (never over an existing file or symlink: `create_new`),
+/// private (0600) from the first byte, synced, with the folder synced after. On an error the
+/// partial file is removed.
 pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let _defer = interrupt::defer();
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
     if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
@@ -307,57 +326,48 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Reads a small file that someone else may have planted (a settings file, a registry entry):
+/// opened without blocking (a FIFO does not hang the read), refused unless it is a regular file
+/// (a symlink to `/dev/zero` does not read for ever), and refused past `cap` bytes. A missing
+/// file is an `io::ErrorKind::NotFound` error, as from `fs::read`.
+pub fn read_small(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind};
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a folder, a pipe or a device)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "{} bytes, more than the {} a file of this kind can be",
+                meta.len(),
+                cap
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("grew past {cap} bytes while read"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Deletes one file (a backup being pruned).
 pub fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).with_context(|| format!("cannot delete {}", path.display()))
-}
-
-/// A temp file next to the target, open for reading and writing, removed on drop unless
-/// disarmed (renamed into place).
-struct TempFile {
-    path: PathBuf,
-    file: File,
-    armed: std::cell::Cell<bool>,
-}
-
-impl TempFile {
-    fn create(target: &Path) -> Result<TempFile> {
-        let name = target.file_name().unwrap_or_default().to_string_lossy();
-        let path = target.with_file_name(format!(
-            ".{name}{TEMP_MARK}{}{TEMP_SUFFIX}",
-            std::process::id()
-        ));
-        // A leftover of an earlier run with the same pid (pids are reused) is ours to replace.
-        let _ = fs::remove_file(&path);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "cannot create a temp file in {} (is the folder writable?)",
-                    parent(target).display()
-                )
-            })?;
-        Ok(TempFile {
-            path,
-            file,
-            armed: std::cell::Cell::new(true),
-        })
-    }
-
-    fn disarm(&self) {
-        self.armed.set(false);
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed.get() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// `io::copy`, but stopping at Ctrl-C between chunks.
@@ -371,29 +381,6 @@ fn copy_checked(src: &mut File, dst: &mut File) -> Result<()> {
         dst.write_all(&buf[..n])?;
         interrupt::check()?;
     }
-}
-
-/// Gives `temp` the original's permissions and (on unix) owner.
-fn keep_permissions(original: &fs::Metadata, temp: &Path) -> Result<()> {
-    fs::set_permissions(temp, original.permissions())
-        .with_context(|| format!("cannot set the permissions of {}", temp.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        let mine = fs::metadata(temp)?;
-        if (mine.uid(), mine.gid()) != (original.uid(), original.gid()) {
-            std::os::unix::fs::chown(temp, Some(original.uid()), Some(original.gid()))
-                .with_context(|| {
-                    format!(
-                        "cannot give {} the original's owner ({}:{}); run ccrescue as the file's owner",
-                        temp.display(),
-                        original.uid(),
-                        original.gid()
-                    )
-                })?;
-        }
-    }
-    Ok(())
 }
 
 /// Makes a rename in `path`'s folder durable (unix; Windows has no folder handles to sync).

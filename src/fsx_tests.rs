@@ -317,3 +317,149 @@ fn a_symlinked_file_keeps_its_link_and_its_target_is_replaced() {
         ["s.jsonl", "s.jsonl.bak", "s.jsonl.bak.1"]
     );
 }
+
+/// The one temp file in `dir` (while `replace` writes it).
+fn the_temp(dir: &Path) -> PathBuf {
+    let temps: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(TEMP_MARK))
+        .collect();
+    assert_eq!(temps.len(), 1, "{temps:?}");
+    temps[0].clone()
+}
+
+#[test]
+fn temp_files_are_private_while_written_and_get_the_original_mode_at_the_end() {
+    // Issue 17 point 2: a 0644 session's temp copy was 0644 (0666 − umask) while filled.
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"old\n");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    let folder = dir.path().to_owned();
+    replace(
+        &path,
+        Backup::Copy,
+        move |out| {
+            let temp = the_temp(&folder);
+            assert_eq!(
+                fs::metadata(&temp).unwrap().mode() & 0o777,
+                0o600,
+                "{temp:?}"
+            );
+            Ok(out.write_all(b"new\n")?)
+        },
+        accept,
+    )
+    .unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o644);
+    assert_eq!(
+        fs::metadata(dir.path().join("s.jsonl.bak")).unwrap().mode() & 0o777,
+        0o644
+    );
+    // A stricter original keeps the temp file stricter still.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+    let folder = dir.path().to_owned();
+    replace(
+        &path,
+        Backup::Link,
+        move |out| {
+            let temp = the_temp(&folder);
+            assert_eq!(
+                fs::metadata(&temp).unwrap().mode() & 0o777,
+                0o400,
+                "{temp:?}"
+            );
+            Ok(out.write_all(b"newer\n")?)
+        },
+        accept,
+    )
+    .unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"newer\n");
+    assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o400);
+    // The handoff note (and any other new file) is private from its first byte too.
+    let note = dir.path().join("note.md");
+    create_new(&note, b"hello").unwrap();
+    assert_eq!(fs::metadata(&note).unwrap().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_temp_file_swapped_for_a_symlink_changes_nothing_and_gives_nothing_away() {
+    // Issue 17 point 1: whoever can write the folder swaps the temp name for a symlink to a
+    // private file while it is filled; ccrescue used to chmod/chown that file by name (making it
+    // theirs and readable) and rename the link into place.
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{\"a\":1}\n");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+    let secret = dir.path().join("secret");
+    fs::write(&secret, b"root's").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    for backup in [Backup::Link, Backup::Copy] {
+        let (folder, target) = (dir.path().to_owned(), secret.clone());
+        let err = replace(
+            &path,
+            backup,
+            move |out| {
+                out.write_all(b"{\"a\":0}\n")?;
+                let temp = the_temp(&folder);
+                fs::remove_file(&temp)?;
+                std::os::unix::fs::symlink(&target, &temp)?;
+                Ok(())
+            },
+            accept,
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("was replaced by another program"),
+            "{err:#}"
+        );
+        let m = fs::metadata(&secret).unwrap();
+        assert_eq!(
+            (m.uid(), m.mode() & 0o777),
+            (0, 0o600),
+            "the secret is untouched"
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"{\"a\":1}\n");
+        assert!(fs::symlink_metadata(&path).unwrap().is_file());
+    }
+}
+
+#[test]
+fn backups_number_past_dangling_links_and_a_name_taken_meanwhile_is_refused() {
+    // Issue 17 point 4: with a dangling symlink at `.bak` the backup went to `.bak.1` while the
+    // summary (and the trim's placeholders) said `.bak`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"v1\n");
+    std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("s.jsonl.bak")).unwrap();
+    assert_eq!(
+        next_backup_path(&path).unwrap(),
+        dir.path().join("s.jsonl.bak.1")
+    );
+    let done = replace(&path, Backup::Link, write_all(b"v2\n"), accept).unwrap();
+    assert_eq!(done.backup.unwrap(), dir.path().join("s.jsonl.bak.1"));
+    // The planned name appears while the new version is written: refused before the rename.
+    let bak2 = dir.path().join("s.jsonl.bak.2");
+    let squatter = bak2.clone();
+    let err = replace(
+        &path,
+        Backup::Link,
+        move |out| {
+            std::os::unix::fs::symlink("/nowhere", &squatter)?;
+            Ok(out.write_all(b"v3\n")?)
+        },
+        accept,
+    )
+    .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("s.jsonl.bak.2 appeared while ccrescue was working")
+            && msg.contains("nothing was changed"),
+        "{msg}"
+    );
+    assert_eq!(fs::read(&path).unwrap(), b"v2\n");
+    assert_eq!(
+        names(dir.path()),
+        ["s.jsonl", "s.jsonl.bak", "s.jsonl.bak.1", "s.jsonl.bak.2"]
+    );
+}

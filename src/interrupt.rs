@@ -1,12 +1,14 @@
 //! Ctrl-C, SIGTERM and SIGHUP: one handler for the whole process. While a guard is held (a claude
-//! child runs, or a file is being replaced) the handler only raises a flag, so claude handles
-//! Ctrl-C itself and ccrescue waits for it, and a write in progress stops at its next check and
-//! cleans up. With no guard held there is nothing to clean up: the cursor is restored and the
-//! process ends at once. While a question is on the terminal ([`prompting`]), Ctrl-C ends the
-//! question instead (console reads it as a key and raises SIGINT), so the caller can say what was
-//! changed before the process ends; a signal the question does not notice (SIGTERM) still ends
-//! the process after [`PROMPT_GRACE`]. It ends by SIGINT itself (on unix), not by `exit(130)`, so that a shell
-//! loop or script running ccrescue sees an interrupted child and stops too; `$?` shows 130.
+//! child runs, or a file is being replaced) the handler only raises a flag: a headless claude
+//! (in a process group of its own) is then stopped by ccrescue, which waits for it; an
+//! interactive claude (the handoff) handles Ctrl-C itself while ccrescue waits; and a write in
+//! progress stops at its next check and cleans up. With no guard held there is nothing to clean
+//! up: the cursor is restored and the process ends at once. While a question is on the terminal
+//! ([`prompting`]), Ctrl-C ends the question instead (console reads it as a key and raises
+//! SIGINT), so the caller can say what was changed before the process ends; a signal the
+//! question does not notice (SIGTERM) still ends the process after [`PROMPT_GRACE`]. It ends by
+//! SIGINT itself (on unix), not by `exit(130)`, so that a shell loop or script running ccrescue
+//! sees an interrupted child and stops too; `$?` shows 130.
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -32,11 +34,20 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Installs the handler (once, at start-up). A failure to install is not fatal: Ctrl-C then
-/// falls back to the default action, which still never leaves a half-written session file in
-/// place of the original (writes go to a temp file that is renamed only when complete).
+/// Installs the handler (once, at start-up), whatever the inherited dispositions: started with
+/// SIGINT or SIGHUP ignored (`cmd &` in a script, `nohup`), ccrescue used to fail to install it
+/// and die of SIGTERM on the spot, leaving claude orphaned (issue 17 point 7). Signals that were
+/// ignored stay ignored (nohup's promise is kept); the others, SIGTERM always, reach the handler.
+/// A failure to install is not fatal: the signal's default action then applies, which still
+/// never leaves a half-written session file in place of the original (writes go to a temp file
+/// that is renamed only when complete).
 pub fn install() {
-    let _ = ctrlc::try_set_handler(|| {
+    #[cfg(unix)]
+    let ignored: Vec<libc::c_int> = [libc::SIGINT, libc::SIGHUP]
+        .into_iter()
+        .filter(|&sig| is_ignored(sig))
+        .collect();
+    let _ = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         // The handler runs on ctrlc's own thread, so waiting here holds up nothing else.
         if PROMPTS.load(Ordering::SeqCst) > 0 {
@@ -49,6 +60,24 @@ pub fn install() {
             die();
         }
     });
+    #[cfg(unix)]
+    for sig in ignored {
+        // SAFETY: setting a signal back to "ignored" involves no handler code and no pointers.
+        unsafe {
+            libc::signal(sig, libc::SIG_IGN);
+        }
+    }
+}
+
+/// True when `sig` is ignored (inherited that way: ccrescue ignores nothing itself).
+#[cfg(unix)]
+fn is_ignored(sig: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`, a zeroed
+    // plain-data struct we own.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// Ends the process as interrupted: restores the cursor, then dies by SIGINT (unix) or exits

@@ -28,6 +28,9 @@ struct RegistryEntry {
     entrypoint: Option<String>,
 }
 
+/// The largest registry entry read (claude's are a few hundred bytes).
+const REGISTRY_CAP: u64 = 1 << 20;
+
 /// The live claude attached to `session_id`, if any. Unreadable or stale entries are ignored.
 pub fn find_live(root: &Path, session_id: &str) -> Option<LiveClaude> {
     let entries = fs::read_dir(root.join("sessions")).ok()?;
@@ -36,7 +39,10 @@ pub fn find_live(root: &Path, session_id: &str) -> Option<LiveClaude> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let Ok(text) = fs::read(&path) else { continue };
+        // Not a plain read: a FIFO or a device planted there must not hang or flood ccrescue.
+        let Ok(text) = crate::fsx::read_small(&path, REGISTRY_CAP) else {
+            continue;
+        };
         let Ok(e) = serde_json::from_slice::<RegistryEntry>(&text) else {
             continue;
         };

@@ -3,8 +3,9 @@
 //! whole run — mostly SIGKILL (nothing can clean up), some SIGINT and SIGTERM (ccrescue stops at
 //! its next check and removes its temp file). After every kill the session is exactly the
 //! original or exactly the trimmed result of a reference run, every backup is identical to the
-//! original, the file keeps its mode, and the next run sweeps any stale temp file and finishes
-//! the job. The tally is printed (`cargo test --test trim_crash -- --nocapture`).
+//! original, the file keeps its mode, a leftover temp file is never more open than the session
+//! (0600 while written), and the next run sweeps any stale temp file and finishes the job. The
+//! tally is printed (`cargo test --test trim_crash -- --nocapture`).
 mod common;
 
 use std::collections::BTreeMap;
@@ -219,6 +220,15 @@ fn killed_at_random_points_the_session_is_the_original_or_the_trimmed_result() {
         assert_eq!(mode, MODE, "{ctx}: the session keeps its mode");
         let others = b.others();
         let temps: Vec<&String> = others.keys().filter(|n| n.contains(".ccrescue-")).collect();
+        for temp in &temps {
+            // Issue 17 point 2: a leftover is private (0600 while written; the session's own
+            // mode once complete), never more open than the session.
+            let mode = fs::metadata(b.dir.join(temp)).unwrap().permissions().mode() & 0o777;
+            assert!(
+                mode == 0o600 || mode == MODE,
+                "{ctx}: leftover {temp} is {mode:o}, the session {MODE:o}"
+            );
+        }
         for (name, bytes) in &others {
             if !name.contains(".ccrescue-") {
                 assert_eq!(name, &bak0, "{ctx}: only one backup is ever written");

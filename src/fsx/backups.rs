@@ -1,14 +1,16 @@
 //! Backup names and backups: `<file>.bak`, then `.bak.1`, `.bak.2`, … (one past the highest
-//! present, never overwriting one), taken as a hard link (O(1)) or a real copy that is checked to
-//! fit on the disk, written under a temp name and linked into place.
+//! name present, whatever it is, never overwriting one), taken as a hard link (O(1)) or a real copy
+//! that is checked to fit on the disk, written to a private temp file and moved into place without
+//! clobbering.
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Seek as _};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, Result, bail};
 
-use super::{TempFile, copy_checked, keep_permissions, parent, resolve, sync_folder};
+use super::temp::names_this_file;
+use super::{TempFile, copy_checked, parent, resolve, sync_folder};
 use crate::interrupt;
 
 /// One backup of a file.
@@ -35,6 +37,11 @@ pub fn backup_copy(path: &Path) -> Result<PathBuf> {
 
 /// [`backup_copy`] of what `src` (a file opened on `path`, or its old version) holds.
 pub(super) fn backup_copy_from(path: &Path, src: &mut File) -> Result<PathBuf> {
+    backup_copy_into(path, src, None)
+}
+
+/// A copy of `src` as the next backup of `path`; when `planned` is given, under that name only.
+fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Result<PathBuf> {
     let meta = src
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -51,83 +58,112 @@ pub(super) fn backup_copy_from(path: &Path, src: &mut File) -> Result<PathBuf> {
             );
         }
     }
-    let mut temp = TempFile::create(path)?;
-    {
-        let dst = &mut temp.file;
-        copy_checked(src, dst).with_context(|| {
-            format!("cannot copy {} to {}", path.display(), temp.path.display())
-        })?;
-        if let Ok(m) = meta.modified() {
-            let _ = dst.set_modified(m); // a copy dates from its content, like a link backup
-        }
-        keep_permissions(&meta, &temp.path)?;
-        temp.file
-            .sync_all()
-            .with_context(|| format!("cannot sync {}", temp.path.display()))?;
-    }
-    let backup = claim_backup_name(path, |candidate| {
-        match fs::hard_link(&temp.path, candidate) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-            // No hard links here (some network and FAT file systems): rename, after checking the
-            // name is still free (not atomic, but the name was free a moment ago).
-            Err(_) if !candidate.exists() => fs::rename(&temp.path, candidate).map(|()| true),
-            Err(e) => Err(e),
-        }
+    let mut temp = TempFile::create(path, Some(&meta))?;
+    copy_checked(src, temp.file()).with_context(|| {
+        format!(
+            "cannot copy {} to {}",
+            path.display(),
+            temp.path().display()
+        )
     })?;
-    drop(temp); // removes the temp name if it is still there (after a link)
+    if let Ok(m) = meta.modified() {
+        let _ = temp.file().set_modified(m); // a copy dates from its content, like a link backup
+    }
+    temp.keep_permissions(&meta)?;
+    temp.file()
+        .sync_all()
+        .with_context(|| format!("cannot sync {}", temp.path().display()))?;
+    // Moved into place without clobbering: the next free number, or exactly `planned`.
+    let mut number = next_number(path)?;
+    let backup = loop {
+        let candidate = backup_name(path, number);
+        if let Some(planned) = planned.filter(|p| *p != candidate) {
+            bail!(not_planned(planned, &candidate));
+        }
+        match temp.persist_new(&candidate)? {
+            Ok(done) => break done,
+            Err(back) => temp = back,
+        }
+        number += 1;
+    };
     sync_folder(path);
     Ok(backup)
 }
 
-/// A hard link to `path` as its next backup name; a copy where links fail.
-pub(super) fn backup_link(path: &Path) -> Result<PathBuf> {
-    let mut unsupported = false;
-    let linked = claim_backup_name(path, |candidate| match fs::hard_link(path, candidate) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(_) => {
-            unsupported = true;
-            Ok(true)
+/// A hard link to `path` (open as `original`) named `planned`, its next backup name; a copy
+/// where links fail. Refuses when `planned` is taken meanwhile or the link is not `original`.
+pub(super) fn backup_link(path: &Path, original: &File, planned: &Path) -> Result<PathBuf> {
+    match fs::hard_link(path, planned) {
+        Ok(()) if names_this_file(planned, original) => Ok(planned.to_owned()),
+        Ok(()) => {
+            let _ = fs::remove_file(planned);
+            bail!(
+                "{} was swapped by another program while ccrescue backed it up; nothing was changed",
+                path.display()
+            )
         }
-    })?;
-    if unsupported {
-        return backup_copy(path);
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            bail!(not_planned(planned, &backup_name(path, next_number(path)?)))
+        }
+        // No hard links here (some network and FAT file systems): a real copy, same name.
+        Err(_) => {
+            let mut src = original.try_clone()?;
+            src.seek(io::SeekFrom::Start(0))?;
+            backup_copy_into(path, &mut src, Some(planned))
+        }
     }
-    Ok(linked)
 }
 
-/// Tries `claim` on successive backup names, starting one past the highest present, until it
-/// returns true (claimed) — false means the name was taken meanwhile.
-fn claim_backup_name(
-    path: &Path,
-    mut claim: impl FnMut(&Path) -> io::Result<bool>,
-) -> Result<PathBuf> {
-    let mut number = list_backups(path)?
-        .iter()
-        .map(|b| b.number + 1)
-        .max()
-        .unwrap_or(0);
-    loop {
-        let candidate = backup_name(path, number);
-        if claim(&candidate)
-            .with_context(|| format!("cannot write backup {}", candidate.display()))?
+fn not_planned(planned: &Path, now: &Path) -> String {
+    format!(
+        "{} appeared while ccrescue was working (the backup would be {}, not the {} announced); nothing was changed — run ccrescue again",
+        planned.display(),
+        now.display(),
+        planned.display()
+    )
+}
+
+/// The number the next backup gets: one past the highest `<name>.bak[.N]` entry of any kind
+/// (a dangling symlink or a folder with a backup's name counts too: that name is taken).
+fn next_number(path: &Path) -> Result<u64> {
+    let folder = parent(path);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(0);
+    };
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", folder.display())),
+    };
+    let mut next = 0;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
+        if let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|f| backup_number(f, name))
         {
-            return Ok(candidate);
+            next = next.max(n.saturating_add(1));
         }
-        number += 1;
+    }
+    Ok(next)
+}
+
+/// 0 for `<name>.bak`, N for `<name>.bak.N` (N > 0); `None` for any other name.
+fn backup_number(file_name: &str, name: &str) -> Option<u64> {
+    match file_name.strip_prefix(name)?.strip_prefix(".bak")? {
+        "" => Some(0),
+        rest => rest
+            .strip_prefix('.')
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|n| *n > 0),
     }
 }
 
 /// The name the next backup of `path` would get (for messages shown before writing).
 pub fn next_backup_path(path: &Path) -> Result<PathBuf> {
     let path = &resolve(path);
-    let number = list_backups(path)?
-        .iter()
-        .map(|b| b.number + 1)
-        .max()
-        .unwrap_or(0);
-    Ok(backup_name(path, number))
+    Ok(backup_name(path, next_number(path)?))
 }
 
 fn backup_name(path: &Path, number: u64) -> PathBuf {
@@ -146,7 +182,6 @@ pub fn list_backups(path: &Path) -> Result<Vec<BackupFile>> {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(vec![]);
     };
-    let prefix = format!("{name}.bak");
     let entries = match fs::read_dir(folder) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
@@ -156,15 +191,8 @@ pub fn list_backups(path: &Path) -> Result<Vec<BackupFile>> {
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot list {}", folder.display()))?;
         let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        let Some(number) = file_name.to_str().and_then(|n| backup_number(n, name)) else {
             continue;
-        };
-        let number = match rest {
-            "" => 0,
-            _ => match rest.strip_prefix('.').and_then(|n| n.parse::<u64>().ok()) {
-                Some(n) if n > 0 => n,
-                _ => continue,
-            },
         };
         let meta = entry
             .metadata()

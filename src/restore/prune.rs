@@ -2,10 +2,12 @@
 //! confirmation whose default is No.
 use super::*;
 
-/// The backups `prune DAYS` deletes: made more than `days` days before `now`.
+/// The backups `prune DAYS` deletes: made more than `days` days before `now` (no wrap-around:
+/// a cutoff before the epoch keeps everything).
 fn to_prune(backups: &[BackupFile], days: u64, now: SystemTime) -> Vec<&BackupFile> {
-    let cutoff = now
-        .checked_sub(DAY * days as u32)
+    let cutoff = DAY
+        .checked_mul(u32::try_from(days).unwrap_or(u32::MAX))
+        .and_then(|age| now.checked_sub(age))
         .unwrap_or(SystemTime::UNIX_EPOCH);
     backups.iter().filter(|b| made(b) < cutoff).collect()
 }
@@ -141,5 +143,8 @@ mod tests {
         assert!(to_prune(&backups, 7, now).is_empty());
         assert_eq!(to_prune(&backups, 0, now + Duration::from_secs(5)).len(), 1);
         assert_eq!(to_prune(&backups, 7, now + DAY * 8).len(), 1);
+        // Issue 17 point 3: 2^32 days once wrapped round to 0 and deleted fresh backups.
+        assert!(to_prune(&backups, 1 << 32, now + DAY).is_empty());
+        assert!(to_prune(&backups, u64::MAX, now + DAY).is_empty());
     }
 }

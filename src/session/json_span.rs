@@ -1,12 +1,17 @@
 //! A lazy JSON walker over one line's bytes: it finds object keys and the byte spans of values
-//! without decoding or allocating, so skipping a 100 MB base64 string costs one `memchr` pass.
+//! without decoding or allocating, so skipping a 100 MB base64 string costs a few passes at
+//! memory speed (find the quote, check for control bytes and escapes).
 //! Leaf values that matter are decoded afterwards with serde_json on their span.
 //!
 //! serde_json validates every byte (about 7 GB/s here), while `cat` reads a cached file at about
 //! 13 GB/s; the scan budget (≤ 2× `cat`) leaves no room for that on image lines, hence this walker.
+//!
+//! Which lines are records follows claude's `JSON.parse` (issue 17 point 15): a raw control
+//! character (U+0000–U+001F) inside a string or an escape other than `\" \\ \/ \b \f \n \r \t
+//! \uXXXX` makes the line invalid, as claude skips such lines; of repeated keys the last counts.
 use std::ops::Range;
 
-use super::string_end::skip_string;
+use super::string_end;
 
 /// A byte range inside the walked line.
 pub type Span = Range<usize>;
@@ -147,6 +152,41 @@ fn key_and_value_start(b: &[u8], i: usize) -> Result<(Span, usize), SyntaxError>
         return err(colon, "expected ':'");
     }
     Ok((i + 1..key_end - 1, skip_ws(b, colon + 1)))
+}
+
+/// `b[i]` is a string's opening quote: returns the index after its closing quote, once the
+/// string is one `JSON.parse` accepts (no raw control character, only valid escapes).
+fn skip_string(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
+    let end = string_end::skip_string(b, i)?;
+    check_string(&b[i + 1..end - 1], i + 1)?;
+    Ok(end)
+}
+
+/// Checks the inside of a string that starts at `offset`: no byte below 0x20, and every
+/// backslash starts a valid escape. A chunked byte test the compiler vectorises, plus one
+/// `memchr` for backslashes, keep this near memory speed on long base64 strings.
+fn check_string(s: &[u8], offset: usize) -> Result<(), SyntaxError> {
+    let control = |c: &[u8]| c.iter().fold(false, |any, &x| any | (x < 0x20));
+    let chunks = s.chunks_exact(64);
+    let tail = chunks.remainder();
+    if chunks.into_iter().any(control) || control(tail) {
+        let at = s.iter().position(|&c| c < 0x20).unwrap_or(0);
+        return err(offset + at, "control character in a string");
+    }
+    let mut k = 0;
+    while let Some(p) = memchr::memchr(b'\\', &s[k..]) {
+        let at = k + p;
+        k = match s.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
+            Some(b'u')
+                if s.len() >= at + 6 && s[at + 2..at + 6].iter().all(u8::is_ascii_hexdigit) =>
+            {
+                at + 6
+            }
+            _ => return err(offset + at, "invalid escape in a string"),
+        };
+    }
+    Ok(())
 }
 
 /// Returns the end (exclusive) of the value that starts at `i`.
@@ -338,12 +378,14 @@ impl Iterator for Items<'_> {
     }
 }
 
-/// The value of `key` in the object at `span` (first occurrence), if the span is an object.
+/// The value of `key` in the object at `span` (the last occurrence, as `JSON.parse` keeps), if
+/// the span is an object.
 pub fn get(b: &[u8], span: &Span, key: &str) -> Option<Span> {
     Entries::of(b, span)
         .ok()?
         .map_while(Result::ok)
-        .find(|(k, _)| &b[k.clone()] == key.as_bytes())
+        .filter(|(k, _)| &b[k.clone()] == key.as_bytes())
+        .last()
         .map(|(_, v)| v)
 }
 

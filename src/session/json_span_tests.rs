@@ -68,3 +68,46 @@ fn finds_keys_and_spans() {
     assert_eq!(uint(line, &get(line, &root, "n").unwrap()), Some(42));
     assert!(get(line, &root, "missing").is_none());
 }
+
+#[test]
+fn strings_follow_json_parse_raw_control_characters_and_bad_escapes_are_rejected() {
+    // Issue 17 point 15: claude's JSON.parse skips these lines; ccrescue took them for records.
+    for (s, what) in [
+        ("{\"a\":\"nul \0 inside\"}", "control character in a string"),
+        ("{\"a\":\"tab \t inside\"}", "control character in a string"),
+        ("{\"k\u{1f}\":1}", "control character in a string"),
+        (r#"{"a":"\q"}"#, "invalid escape in a string"),
+        (r#"{"a":"\u12"}"#, "invalid escape in a string"),
+        (r#"{"a":"\u12G4"}"#, "invalid escape in a string"),
+        (r#"{"a":"ok\\\x"}"#, "invalid escape in a string"),
+    ] {
+        let e = validate(s.as_bytes()).unwrap_err();
+        assert_eq!(e.what, what, "{s:?}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(s).is_err(),
+            "serde agrees: {s:?}"
+        );
+    }
+    for s in [
+        r#"{"a":"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"}"#,
+        "{\"a\":\"\u{7f} and é are fine\"}",
+    ] {
+        assert!(ok(s), "{s}");
+    }
+    // A long string (the chunked check) with one control byte near its end.
+    let mut long = format!("{{\"a\":\"{}", "A".repeat(1000));
+    long.push('\u{1}');
+    long.push_str("\"}");
+    assert_eq!(
+        validate(long.as_bytes()).unwrap_err().offset,
+        6 + 1000,
+        "where the byte is"
+    );
+}
+
+#[test]
+fn of_repeated_keys_the_last_counts() {
+    let line = br#"{"a":1,"b":2,"a":3}"#;
+    let v = get(line, &(0..line.len()), "a").unwrap();
+    assert_eq!(&line[v], b"3");
+}

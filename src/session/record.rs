@@ -13,7 +13,8 @@ pub struct Record {
     pub is_compact_summary: bool,
     pub is_meta: bool,
     pub message: Option<Span>,
-    /// `message.content`, `message.model` and `message.usage` (first occurrences).
+    /// `message.content`, `message.model` and `message.usage` (last occurrences: `JSON.parse`
+    /// keeps the last of repeated keys, and that is what claude sends).
     pub message_content: Option<Span>,
     pub model: Option<Span>,
     pub usage: Option<Span>,
@@ -77,15 +78,16 @@ impl Record {
         }
         v.object(|key, v| {
             let key = &line[key];
-            if key == b"content" && self.message_content.is_none() {
+            if key == b"content" {
+                self.media.clear();
                 let end = content_media(line, v, &mut self.media)?;
                 self.message_content = Some(v.start..end);
                 return Ok(end);
             }
             let end = v.skip()?;
             match key {
-                b"model" if self.model.is_none() => self.model = Some(v.start..end),
-                b"usage" if self.usage.is_none() => self.usage = Some(v.start..end),
+                b"model" => self.model = Some(v.start..end),
+                b"usage" => self.usage = Some(v.start..end),
                 _ => {}
             }
             Ok(end)
@@ -235,5 +237,18 @@ mod tests {
         media_blocks(line, r.message_content.as_ref().unwrap(), &mut |_| n += 1);
         assert!(r.media.is_empty());
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn of_repeated_message_keys_the_last_counts_as_in_json_parse() {
+        // Issue 17 point 15: claude's JSON.parse keeps the last `content`; ccrescue read the first.
+        let line = br#"{"type":"user","message":{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}],"model":"a","content":"only text","model":"b"}}"#;
+        let r = Record::read(line).unwrap();
+        assert_eq!(&line[r.message_content.clone().unwrap()], br#""only text""#);
+        assert!(r.media.is_empty(), "the image is in the copy claude drops");
+        assert_eq!(&line[r.model.clone().unwrap()], br#""b""#);
+        let line = br#"{"type":"user","message":{"content":"first","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}}"#;
+        let r = Record::read(line).unwrap();
+        assert_eq!(r.media.len(), 1, "the image is in the copy claude keeps");
     }
 }

@@ -119,7 +119,7 @@ fn by_file(fixes: &[FileFix]) -> Vec<Vec<&FileFix>> {
 
 fn confirm(file: &std::path::Path) -> Result<bool> {
     Ok(dialoguer::Confirm::new()
-        .with_prompt(format!("Change {}?", file.display()))
+        .with_prompt(format!("Change {}?", super::fix::target_words(file)))
         .default(true)
         .interact_on(&console::Term::stderr())?)
 }

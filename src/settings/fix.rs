@@ -69,7 +69,7 @@ pub fn plan(layers: &Layers) -> Plan {
         let (Some(path), LayerState::Read) = (&layer.path, &layer.state) else {
             continue;
         };
-        let Ok(bytes) = fs::read(path) else {
+        let Ok(bytes) = super::read_settings(path) else {
             continue;
         };
         let Ok(found) = locate(&bytes) else {
@@ -112,6 +112,18 @@ pub fn plan(layers: &Layers) -> Plan {
     plan
 }
 
+/// The file a fix of `path` changes, in words for the question asked first: `path`, or, when
+/// `path` is a symlink, the file it leads to (the one the change reaches; issue 17 point 10: as
+/// root, "Change <link>?" edited a file in another user's folder without naming it).
+pub fn target_words(path: &Path) -> String {
+    let target = fsx::resolve(path);
+    if target == path {
+        path.display().to_string()
+    } else {
+        format!("{} (linked from {})", target.display(), path.display())
+    }
+}
+
 /// Applies one fix (see [`apply_file`]).
 pub fn apply_fix(fix: &FileFix) -> Result<Replaced> {
     apply_file(std::slice::from_ref(fix))
@@ -128,7 +140,8 @@ pub fn apply_file(fixes: &[FileFix]) -> Result<Replaced> {
     if fixes.iter().any(|f| &f.file != path) {
         bail!("apply_file got fixes for more than one file");
     }
-    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes =
+        super::read_settings(path).with_context(|| format!("reading {}", path.display()))?;
     let found = locate(&bytes).map_err(|e| {
         anyhow::anyhow!(
             "{} is no longer valid JSON ({e}); nothing written",

@@ -209,3 +209,19 @@ fn a_stale_temp_file_beside_the_settings_is_swept_by_the_fix() {
         "{\"model\":\"claude-sonnet-4-6\"}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_question_names_the_file_a_link_leads_to() {
+    // Issue 17 point 10: "Change <link>?" did not say the change reaches a file elsewhere.
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("elsewhere.json");
+    fs::write(&target, "{}").unwrap();
+    let link = tmp.path().join("settings.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_eq!(
+        super::target_words(&link),
+        format!("{} (linked from {})", target.display(), link.display())
+    );
+    assert_eq!(super::target_words(&target), target.display().to_string());
+}

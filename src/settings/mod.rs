@@ -9,7 +9,6 @@ pub mod layers;
 pub mod shell;
 
 use std::ffi::OsString;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -127,9 +126,18 @@ pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
+/// The largest settings file ccrescue reads (claude's are a few KiB).
+pub(crate) const SETTINGS_CAP: u64 = 4 << 20;
+
+/// The bytes of a settings file: a regular file of at most [`SETTINGS_CAP`] bytes, read without
+/// hanging on a FIFO (issue 17 point 10).
+pub(crate) fn read_settings(path: &Path) -> io::Result<Vec<u8>> {
+    crate::fsx::read_small(path, SETTINGS_CAP)
+}
+
 /// Reads and parses one settings file; never fails.
 pub(crate) fn parse(path: &Path) -> Parsed {
-    let text = match fs::read(path) {
+    let text = match read_settings(path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Parsed::Absent,
         Err(e) => return Parsed::Problem(format!("cannot read it: {e}")),
@@ -225,7 +233,7 @@ mod tests {
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let p = dir.join(name);
-        fs::write(&p, text).unwrap();
+        std::fs::write(&p, text).unwrap();
         p
     }
 

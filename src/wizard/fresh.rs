@@ -75,7 +75,10 @@ impl Wizard<'_> {
                     f.line, f.before_text, f.after_text
                 ));
             }
-            let question = format!("Change {file} (a backup is kept)?");
+            let question = format!(
+                "Change {} (a backup is kept)?",
+                crate::settings::fix::target_words(&group[0].file)
+            );
             if !self.ui.confirm("fix_settings", &question, true)? {
                 continue;
             }

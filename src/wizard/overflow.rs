@@ -53,6 +53,13 @@ impl Wizard<'_> {
         if let Outcome::Done { .. } = outcome {
             return self.return_to_model(&current, &cwd);
         }
+        // The compaction's claude is gone, but another claude on the session (one behind a
+        // wrapper, one started meanwhile) must not write it while it is trimmed (issue 17 #8).
+        if !self.wait_until_not_live(&current)? {
+            self.ui
+                .say("The session was not trimmed. Run ccrescue again once claude has quit.");
+            return Ok(EXIT_NOT_RECOVERED);
+        }
         if self.trim(&current)? {
             current.scan = self.world.scan(&current.file.path)?;
             self.ui

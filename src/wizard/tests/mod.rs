@@ -134,6 +134,38 @@ fn a_failed_compaction_is_followed_by_a_trim_and_one_retry() {
 }
 
 #[test]
+fn a_claude_that_appears_after_the_compaction_stops_the_trim() {
+    // Issue 17 point 8: a claude still running (behind a wrapper, or started meanwhile) when the
+    // compaction failed; the trim must not go ahead while it may write the session.
+    let opts = options(false);
+    let mut world = staged(
+        vec![compaction(false)],
+        vec![stuck_scan(260_000, 0), stuck_scan(260_000, 0)],
+    );
+    world.trim = Some(TrimPreview {
+        lines: vec!["3 images, about 6,000 tokens".into()],
+    });
+    // Not live for the first checks (look, ladder input, before the backup); live after.
+    world.live = RefCell::new([None, None, None, Some(42)].into());
+    let (code, _) = walk(
+        &mut AssumeYes { allow_clear: false },
+        &mut world,
+        &opts,
+        stuck_scan(260_000, 0),
+    );
+    let err = code.unwrap_err();
+    assert!(
+        err.to_string().contains("claude (pid 42) is running"),
+        "{err}"
+    );
+    assert_eq!(
+        world.log,
+        ["backup".to_owned(), format!("run {COMPACT_ARGS}")],
+        "no trim"
+    );
+}
+
+#[test]
 fn the_last_resort_needs_allow_clear_under_yes_and_is_no_by_default() {
     let failing = || {
         let mut w = staged(vec![compaction(false)], vec![stuck_scan(260_000, 0)]);
