@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ccrescue's Windows build, run under wine: cross-builds for x86_64-pc-windows-gnu (Debian's
-# mingw-w64), runs the unit tests and the Windows-ready integration tests (none needs claude: there
-# is no Windows claude here) under wine, then a user's round trip with the Windows ccrescue.exe on a
+# mingw-w64), runs the unit tests under wine (the integration tests drive claude through unix ptys
+# and signals, and there is no Windows claude here), then a user's round trip with ccrescue.exe on a
 # session under %USERPROFILE%\.claude: diagnose, sessions, trim --yes (the original bytes must be
-# in the backup), restore --yes (the original bytes must be back). Ends with one line,
+# in the backup), restore --yes (the original bytes must be back), and trim --yes refused while
+# another program holds the session open (scripts/wine/hold.c). Ends with one line,
 # "windows (wine): N passed, N failed".
 #
 #   scripts/test-windows.sh                # installs mingw-w64 and wine with apt-get when missing (root)
@@ -50,7 +51,7 @@ failed=0
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 
-# 1. Unit tests and the integration tests written to run on Windows, under wine.
+# 1. The unit tests, under wine.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -108,7 +109,27 @@ else
   bad "restore --yes: the session differs from the original; it said:"
   printf '%s\n' "$out" | sed 's/^/     | /'
 fi
-rm -f "$original"
+
+# 3. Another program holds the session open (no delete sharing, like most Windows programs): trim
+#    must refuse, say so, and leave the bytes as they are.
+x86_64-w64-mingw32-gcc -O2 -o "$root/target/wine/hold.exe" scripts/wine/hold.c
+cp "$session" "$original"
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+wine "$root/target/wine/hold.exe" "$(winepath -w "$session" 2>/dev/null)" <"$fifo" >"$fifo.out" 2>&1 &
+holder=$!
+exec 3>"$fifo"
+for _ in $(seq 300); do grep -q held "$fifo.out" 2>/dev/null && break; sleep 0.1; done
+out=$(win trim --yes)
+exec 3>&-
+wait $holder || true
+if cmp -s "$session" "$original" && grep -q "another program has it open" <<<"$out"; then
+  ok "trim --yes on a session another program holds open refuses, says so, changes nothing"
+else
+  bad "trim --yes with the session held open (holder: $(cat "$fifo.out")); session unchanged: $(cmp -s "$session" "$original" && echo yes || echo no); it said:"
+  printf '%s\n' "$out" | sed 's/^/     | /'
+fi
+rm -f "$original" "$fifo" "$fifo.out"
 
 echo
 echo "windows (wine): $passed passed, $failed failed"
