@@ -11,14 +11,14 @@
 # Needs cargo (rustup adds a missing target) and node/npm. No package has an install script: npm
 # picks the platform package by its os/cpu/libc fields.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$PWD
 prebuilt=
 case "${1:-}" in
-  --prebuilt) prebuilt=$(cd "${2:?--prebuilt needs a folder}" && pwd) ;;
+  --prebuilt) prebuilt=$(cd "${2:?--prebuilt needs a folder}" && pwd) ;; # from the caller's folder
   "") ;;
   *) echo "usage: scripts/package-npm.sh [--prebuilt DIR]" >&2; exit 2 ;;
 esac
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
 say() { echo "package-npm: $*" >&2; }
 
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
