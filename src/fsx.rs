@@ -111,7 +111,7 @@ pub fn replace(
     if backup == Backup::Link {
         taken = Some(backup_link(path, &original, &planned)?);
     }
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     tests::BEFORE_RENAME.with(|hook| hook.take().map(|f| f(path)));
     // Windows refuses to rename over a file this process holds open: let go of it first (late
     // writes then cannot be carried over there; the check just above still refuses earlier ones).

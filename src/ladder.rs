@@ -67,7 +67,8 @@ impl Step {
         }
         let env = self.env.iter().map(|(k, v)| {
             if cfg!(windows) {
-                format!("$env:{k}={}", quote(v))
+                // A bare word after `=` is a command to PowerShell: the value is always a string.
+                format!("$env:{k}='{}'", v.replace('\'', "''"))
             } else {
                 format!("{k}={}", quote(v))
             }
@@ -75,7 +76,10 @@ impl Step {
         let command = argv.iter().map(|a| quote(a));
         if cfg!(windows) {
             parts.extend(env);
-            parts.push(command.collect::<Vec<_>>().join(" "));
+            let command = command.collect::<Vec<_>>().join(" ");
+            // PowerShell runs a quoted program path only through its call operator.
+            let call = if command.starts_with('\'') { "& " } else { "" };
+            parts.push(format!("{call}{command}"));
             Some(parts.join("; "))
         } else {
             parts.push(env.chain(command).collect::<Vec<_>>().join(" "));
@@ -221,6 +225,11 @@ mod tests {
         }
     }
 
+    /// The expected line: POSIX shell syntax, or PowerShell's on Windows.
+    fn line<'a>(posix: &'a str, powershell: &'a str) -> &'a str {
+        if cfg!(windows) { powershell } else { posix }
+    }
+
     #[test]
     fn overflow_ladder_order_and_commands() {
         let steps = overflow(&input());
@@ -228,7 +237,10 @@ mod tests {
         assert_eq!(names, ["compact", "trim", "return", "clear"]);
         assert_eq!(
             steps[0].shell_line().unwrap(),
-            "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+            line(
+                "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001",
+                "cd '/p q'; $env:CLAUDE_CODE_DISABLE_1M_CONTEXT='1'; claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+            )
         );
         assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
         assert!(steps[1].why.contains("3 image(s), about 6,000 tokens"));
@@ -236,7 +248,10 @@ mod tests {
         assert!(steps[1].why.contains("text tool outputs over 10.0 KB"));
         assert_eq!(
             steps[2].shell_line().unwrap(),
-            "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6"
+            line(
+                "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6",
+                "cd '/p q'; claude --resume 55fc --model claude-sonnet-4-6"
+            )
         );
         let elsewhere = overflow(&LadderInput {
             config_dir: Some("/cfg"),
@@ -245,7 +260,10 @@ mod tests {
         });
         assert_eq!(
             elsewhere[2].shell_line().unwrap(),
-            "CLAUDE_CONFIG_DIR=/cfg claude --resume 55fc --model claude-sonnet-4-6",
+            line(
+                "CLAUDE_CONFIG_DIR=/cfg claude --resume 55fc --model claude-sonnet-4-6",
+                "$env:CLAUDE_CONFIG_DIR='/cfg'; claude --resume 55fc --model claude-sonnet-4-6"
+            ),
             "claude must look in the same config root as ccrescue did"
         );
         let live = overflow(&LadderInput {
@@ -271,9 +289,25 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_claude_path_is_called_in_powershell() {
+        let steps = overflow(&LadderInput {
+            claude: r"C:\Program Files\claude.exe",
+            cwd: None,
+            ..input()
+        });
+        assert_eq!(
+            steps[2].shell_line().unwrap(),
+            line(
+                r"'C:\Program Files\claude.exe' --resume 55fc --model claude-sonnet-4-6",
+                r"& 'C:\Program Files\claude.exe' --resume 55fc --model claude-sonnet-4-6"
+            )
+        );
+    }
+
+    #[test]
     fn quoting_for_display() {
         assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("it's"), line(r"'it'\''s'", "'it''s'"));
         assert_eq!(quote("/compact"), "/compact");
         assert_eq!(quote(""), "''");
     }

@@ -128,7 +128,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         // pid of a process that has exited.
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list") // this test binary, which lists its tests and exits (on any platform)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let dead = child.id();
         child.wait().unwrap();
         write_entry(

@@ -291,15 +291,13 @@ mod tests {
 
     #[test]
     fn config_root_precedence() {
-        let flag = Path::new("/a");
-        assert_eq!(
-            config_root(Some(flag), Some(OsStr::new("/b"))).unwrap(),
-            PathBuf::from("/a")
+        // Absolute on every platform (`/a` is not, on Windows).
+        let (a, b) = (
+            std::env::temp_dir().join("a"),
+            std::env::temp_dir().join("b"),
         );
-        assert_eq!(
-            config_root(None, Some(OsStr::new("/b"))).unwrap(),
-            PathBuf::from("/b")
-        );
+        assert_eq!(config_root(Some(&a), Some(b.as_os_str())).unwrap(), a);
+        assert_eq!(config_root(None, Some(b.as_os_str())).unwrap(), b);
         assert!(config_root(None, None).unwrap().ends_with(".claude"));
     }
 }

@@ -82,7 +82,8 @@ fn session_of_backup(backup: &Path) -> Result<PathBuf> {
 }
 
 /// When the backup was made, as well as the filesystem tells: a hard-link backup keeps the
-/// session's modification time, so on unix the inode change time (set by the link) counts too.
+/// session's modification time, so the inode change time (set by the link; unix) or the creation
+/// time (Windows) counts too.
 /// The later of the two, so pruning errs on the side of keeping.
 fn made(b: &BackupFile) -> SystemTime {
     #[cfg(unix)]
@@ -92,6 +93,12 @@ fn made(b: &BackupFile) -> SystemTime {
             let ctime = SystemTime::UNIX_EPOCH + Duration::new(meta.ctime().max(0) as u64, 0);
             return b.modified.max(ctime);
         }
+    }
+    // Elsewhere (Windows) the creation time, which a copy gets when it is made; a hard link shares
+    // its file's, so there a linked backup of an old session can still look old.
+    #[cfg(not(unix))]
+    if let Ok(created) = std::fs::metadata(&b.path).and_then(|m| m.created()) {
+        return b.modified.max(created);
     }
     b.modified
 }

@@ -57,7 +57,8 @@ impl Shell {
     pub fn set_line(self, name: &str, value: &str) -> String {
         match self {
             Shell::Fish => format!("set -gx {name} {}", self.quote(value)),
-            Shell::PowerShell => format!("$env:{name} = {}", self.quote(value)),
+            // A bare word after `=` is a command to PowerShell: the value is always a string.
+            Shell::PowerShell => format!("$env:{name} = '{}'", value.replace('\'', "''")),
             _ => format!("export {name}={}", self.quote(value)),
         }
     }
@@ -98,9 +99,11 @@ impl Shell {
                 "Documents/WindowsPowerShell/Microsoft.PowerShell_profile.ps1",
             ],
         };
-        let mut files: Vec<PathBuf> = names.iter().map(|n| home.join(n)).collect();
+        // Joined by component, so that Windows paths get `\` throughout.
+        let under_home = |n: &str| n.split('/').fold(home.to_path_buf(), |p, c| p.join(c));
+        let mut files: Vec<PathBuf> = names.iter().map(|n| under_home(n)).collect();
         if self == Shell::Fish {
-            let conf_d = home.join(".config/fish/conf.d");
+            let conf_d = under_home(".config/fish/conf.d");
             let mut more: Vec<PathBuf> = fs::read_dir(conf_d)
                 .into_iter()
                 .flatten()
@@ -223,8 +226,9 @@ mod tests {
         );
         assert_eq!(
             Shell::PowerShell.set_line("ANTHROPIC_MODEL", v),
-            "$env:ANTHROPIC_MODEL = claude-sonnet-4-6"
+            "$env:ANTHROPIC_MODEL = 'claude-sonnet-4-6'"
         );
+        assert_eq!(Shell::PowerShell.set_line("X", "it's"), "$env:X = 'it''s'");
         assert_eq!(Shell::PowerShell.set_line("X", "a b"), "$env:X = 'a b'");
         assert_eq!(Shell::Zsh.set_line("X", "it's"), r"export X='it'\''s'");
         assert_eq!(Shell::Fish.set_line("X", "it's"), r"set -gx X 'it\'s'");

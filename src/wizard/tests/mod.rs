@@ -16,6 +16,21 @@ mod evidence;
 mod fake;
 use fake::*;
 
+/// `cd / && claude ARGS` as the wizard prints it on this platform (PowerShell's `;` on Windows).
+fn in_root(args: &str) -> String {
+    let then = if cfg!(windows) { "; " } else { " && " };
+    format!("cd /{then}claude {args}")
+}
+
+/// The compaction's line: [`in_root`] with `CLAUDE_CODE_DISABLE_1M_CONTEXT=1` set.
+fn compact_in_root() -> String {
+    if cfg!(windows) {
+        format!("cd /; $env:CLAUDE_CODE_DISABLE_1M_CONTEXT='1'; claude {COMPACT_ARGS}")
+    } else {
+        format!("cd / && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude {COMPACT_ARGS}")
+    }
+}
+
 #[test]
 fn three_enters_take_a_stuck_session_back_to_the_standard_model() {
     let opts = options(false);
@@ -47,10 +62,8 @@ fn three_enters_take_a_stuck_session_back_to_the_standard_model() {
     assert!(out.is_empty());
     let said = ui.transcript();
     assert!(said.contains("Found    the session outgrew the standard window"));
-    assert!(said.contains(&format!(
-        "$ cd / && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude {COMPACT_ARGS}"
-    )));
-    assert!(said.contains(&format!("$ cd / && claude {RETURN_ARGS}")));
+    assert!(said.contains(&format!("$ {}", compact_in_root())));
+    assert!(said.contains(&format!("$ {}", in_root(RETURN_ARGS))));
     assert!(
         said.contains("To keep it from coming back:") && said.contains("permissions.deny"),
         "prevention advice after a rescue: {said}"
@@ -119,7 +132,7 @@ fn a_failed_compaction_is_followed_by_a_trim_and_one_retry() {
             format!("run {COMPACT_ARGS}"),
         ]
     );
-    assert_eq!(out, format!("cd / && claude {RETURN_ARGS}\n"));
+    assert_eq!(out, format!("{}\n", in_root(RETURN_ARGS)));
 }
 
 #[test]
@@ -201,10 +214,17 @@ fn the_last_resort_needs_allow_clear_under_yes_and_is_no_by_default() {
     );
     assert_eq!(
         world.log.last().unwrap(),
-        &format!("note /cfg/projects/p/{ID}.handoff.md")
+        &format!(
+            "note {}",
+            std::path::Path::new("/cfg/projects/p")
+                .join(format!("{ID}.handoff.md"))
+                .display()
+        )
     );
     assert!(
-        out.starts_with("cd / && claude --model back-model 'Carry on from my previous session"),
+        out.starts_with(&in_root(
+            "--model back-model 'Carry on from my previous session"
+        )),
         "{out}"
     );
 }
@@ -244,7 +264,7 @@ fn a_live_session_is_refused_under_yes_and_waited_for_on_a_terminal() {
     let (code, out) = walk(&mut ui, &mut world, &opts, stuck_scan(260_000, 0));
     assert!(ui.done(), "asked {:?}", ui.asked);
     assert_eq!(code.unwrap(), 0);
-    assert_eq!(out, format!("cd / && claude {RETURN_ARGS}\n"));
+    assert_eq!(out, format!("{}\n", in_root(RETURN_ARGS)));
 }
 
 #[test]
@@ -255,14 +275,9 @@ fn dry_run_asks_nothing_and_runs_nothing() {
     let (code, out) = walk(&mut ui, &mut world, &opts, stuck_scan(260_000, 0));
     assert_eq!(code.unwrap(), 0);
     assert!(ui.asked.is_empty() && world.log.is_empty());
+    assert!(out.contains(&format!("$ {}", compact_in_root())), "{out}");
     assert!(
-        out.contains(&format!(
-            "$ cd / && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude {COMPACT_ARGS}"
-        )),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("$ cd / && claude {RETURN_ARGS}")),
+        out.contains(&format!("$ {}", in_root(RETURN_ARGS))),
         "{out}"
     );
 }
@@ -280,7 +295,7 @@ fn the_evidence_preselects_the_symptom() {
     assert_eq!(code.unwrap(), 1, "nothing fixed locally: not recovered");
     assert!(world.log.is_empty());
     assert!(ui.transcript().contains("anthropics/claude-code#63060"));
-    assert_eq!(out, format!("cd / && claude {RETURN_ARGS}\n"));
+    assert_eq!(out, format!("{}\n", in_root(RETURN_ARGS)));
     // The user knows better: picking the overflow symptom runs the ladder.
     let mut world = staged(vec![], vec![stuck_scan(5_000, 0)]);
     let mut ui = Scripted::new(
@@ -392,7 +407,7 @@ fn a_gone_session_folder_is_replaced_by_the_project_in_the_plan_and_the_manual_s
         "the plan runs claude where it will run:\n{out}"
     );
     assert!(
-        out.contains(&format!("$ cd / && claude {RETURN_ARGS}")),
+        out.contains(&format!("$ {}", in_root(RETURN_ARGS))),
         "{out}"
     );
     assert!(
@@ -406,8 +421,5 @@ fn a_gone_session_folder_is_replaced_by_the_project_in_the_plan_and_the_manual_s
     let (code, out) = walk(&mut ui, &mut world, &opts, gone);
     assert_eq!(code.unwrap(), 1);
     assert!(!out.contains("/no/such"), "{out}");
-    assert!(
-        out.contains(&format!("cd / && claude {RETURN_ARGS}")),
-        "{out}"
-    );
+    assert!(out.contains(&in_root(RETURN_ARGS)), "{out}");
 }

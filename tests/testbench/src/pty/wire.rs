@@ -158,6 +158,8 @@ pub(super) fn raw_mode(master: &dyn MasterPty) -> Option<bool> {
     #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
     const ICANON: u64 = 0x2;
     const ECHO: u64 = 0x8;
+    // tcflag_t is u32 on Linux and u64 on macOS: the conversion is needed on one, a no-op on the other.
+    #[allow(clippy::useless_conversion)]
     let flags = u64::from(master.get_termios()?.local_flags.bits());
     Some(flags & (ICANON | ECHO) == 0)
 }
