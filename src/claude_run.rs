@@ -238,7 +238,10 @@ fn run_headless_within(
         if let Some(status) = child.try_wait()? {
             // When ccrescue stops claude, nothing it started may outlive the stop (a wrapper's
             // claude would go on writing the session).
-            if stopper.is_none() || !group_alive(&child) {
+            if stopper
+                .as_ref()
+                .is_none_or(|s| s.gave_up() || !group_alive(&child))
+            {
                 // Drain what claude wrote just before it exited (not what something it left
                 // behind keeps writing).
                 let until = Instant::now() + Duration::from_secs(1);
