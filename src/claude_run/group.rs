@@ -31,6 +31,12 @@ impl Stopper {
         }
     }
 
+    /// True once SIGKILL was sent a grace period ago: what is left of the group then (a zombie
+    /// nobody reaps, a process stuck in the kernel) is not waited for any longer.
+    pub fn gave_up(&self) -> bool {
+        self.stage >= 2 && self.since.elapsed() >= GRACE
+    }
+
     /// Moves on to the next signal once the grace period is over.
     pub fn escalate(&mut self, child: &mut Child) {
         if self.since.elapsed() < GRACE {

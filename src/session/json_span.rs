@@ -11,7 +11,7 @@
 //! \uXXXX` makes the line invalid, as claude skips such lines; of repeated keys the last counts.
 use std::ops::Range;
 
-use super::string_end;
+use super::json_string::skip_string;
 
 /// A byte range inside the walked line.
 pub type Span = Range<usize>;
@@ -152,41 +152,6 @@ fn key_and_value_start(b: &[u8], i: usize) -> Result<(Span, usize), SyntaxError>
         return err(colon, "expected ':'");
     }
     Ok((i + 1..key_end - 1, skip_ws(b, colon + 1)))
-}
-
-/// `b[i]` is a string's opening quote: returns the index after its closing quote, once the
-/// string is one `JSON.parse` accepts (no raw control character, only valid escapes).
-fn skip_string(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
-    let end = string_end::skip_string(b, i)?;
-    check_string(&b[i + 1..end - 1], i + 1)?;
-    Ok(end)
-}
-
-/// Checks the inside of a string that starts at `offset`: no byte below 0x20, and every
-/// backslash starts a valid escape. A chunked byte test the compiler vectorises, plus one
-/// `memchr` for backslashes, keep this near memory speed on long base64 strings.
-fn check_string(s: &[u8], offset: usize) -> Result<(), SyntaxError> {
-    let control = |c: &[u8]| c.iter().fold(false, |any, &x| any | (x < 0x20));
-    let chunks = s.chunks_exact(64);
-    let tail = chunks.remainder();
-    if chunks.into_iter().any(control) || control(tail) {
-        let at = s.iter().position(|&c| c < 0x20).unwrap_or(0);
-        return err(offset + at, "control character in a string");
-    }
-    let mut k = 0;
-    while let Some(p) = memchr::memchr(b'\\', &s[k..]) {
-        let at = k + p;
-        k = match s.get(at + 1) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
-            Some(b'u')
-                if s.len() >= at + 6 && s[at + 2..at + 6].iter().all(u8::is_ascii_hexdigit) =>
-            {
-                at + 6
-            }
-            _ => return err(offset + at, "invalid escape in a string"),
-        };
-    }
-    Ok(())
 }
 
 /// Returns the end (exclusive) of the value that starts at `i`.

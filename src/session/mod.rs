@@ -2,6 +2,7 @@
 //! JSON walker it stands on, media measurement, and the long-context error detector.
 pub mod api_error;
 pub mod json_span;
+mod json_string;
 pub mod lines;
 pub mod media;
 pub mod record;
