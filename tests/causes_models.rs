@@ -48,7 +48,12 @@ fn opusplan_plans_in_a_1m_model_and_is_reported() {
             .contains("opus"),
         "{planned:?}"
     );
-    assert!(is_1m(&planned[0]), "planning is a 1M request: {planned:?}");
+    // Planning is a 1M request from 2.1.172 on (2.1.156 sent claude-opus-4-8 without the beta).
+    assert_eq!(
+        is_1m(&planned[0]),
+        version_at_least("2.1.172"),
+        "{planned:?}"
+    );
     mock.clear_log();
     print_run(&sb, &project, "do it", &[]).assert_success();
     let done = mock.messages_requests();

@@ -314,8 +314,11 @@ fn save(path: &Path, exists: bool, new: &[u8]) -> Result<Option<PathBuf>> {
         path,
         Backup::Link,
         |out| Ok(out.write_all(new)?),
-        // One line to adapt when `validate` takes the temp file's descriptor.
-        |temp| validate(&fs::read(temp)?, new),
+        |temp| {
+            let mut written = Vec::with_capacity(new.len());
+            io::Read::read_to_end(temp, &mut written)?;
+            validate(&written, new)
+        },
     )?;
     Ok(done.backup)
 }

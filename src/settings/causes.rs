@@ -146,7 +146,7 @@ fn opusplan(out: &mut Vec<Cause>, file: &str, key: &str, value: &str) {
         file: file.into(),
         key: key.into(),
         value: value.into(),
-        why: "opusplan plans in Opus, a 1M-context request in every version seen, and executes \
+        why: "opusplan plans in Opus, a 1M-context request from claude 2.1.172 on, and executes \
               in the alias sonnet, natively 1M from claude 2.1.328 on (anthropics/claude-code#61869)"
             .into(),
         fix: Some(format!("use an explicit standard-context id such as {RETURN_MODEL}")),

@@ -1,6 +1,7 @@
 //! The overflow ladder, rung by rung: wait for a live claude to quit, back up (ending a torn
 //! line), compact in the small model, trim and compact again, start afresh with a handoff note as
 //! the last resort, and return to the standard model.
+use std::collections::VecDeque;
 use std::path::Path;
 
 use anyhow::Result;
@@ -50,23 +51,49 @@ impl Wizard<'_> {
             scan: self.world.scan(&chosen.file.path)?,
             why: None,
         };
-        let (mut outcome, after) = self.compact(&current, &cwd)?;
+        let (outcome, after) = self.compact(&current, &cwd)?;
         current.scan = after;
         // The estimate may order and explain the rungs, never skip one: a refusal for size is
         // evidence that the session must shrink, whatever the estimate said (issue "evidence").
-        let scopes = if outcome.failed_for_size() {
-            vec![
-                TrimScope::Media,
-                TrimScope::ToolOutputs(self.opts.tool_output_over),
-            ]
+        let Some(outcome) = self.trim_rungs(&mut current, &cwd, outcome)? else {
+            return Ok(EXIT_NOT_RECOVERED);
+        };
+        if let Outcome::Done { .. } = outcome {
+            return self.return_to_model(&current, &cwd);
+        }
+        // The rung between the trims and the last resort: compact in pieces (issue 15).
+        if let Some(code) = self.compact_in_pieces(&current, &cwd)? {
+            return Ok(code);
+        }
+        self.start_afresh(&current, &cwd)
+    }
+
+    /// The trim rungs after a failed compaction, each followed by another compaction, until one
+    /// works or none is left. A refusal for size is evidence that the session must shrink,
+    /// whatever the estimate says (issue "evidence"): every image and document goes first, then
+    /// the text tool outputs over the threshold. A failure that is not about size gets only the
+    /// estimate's trim, and the evidence rungs if the compaction after it is refused for size.
+    /// `None` when a claude started on the session meanwhile and the user did not quit it.
+    fn trim_rungs(
+        &mut self,
+        current: &mut Chosen,
+        cwd: &Path,
+        mut outcome: Outcome,
+    ) -> Result<Option<Outcome>> {
+        let evidence = [
+            TrimScope::Media,
+            TrimScope::ToolOutputs(self.opts.tool_output_over),
+        ];
+        let mut scopes: VecDeque<TrimScope> = if outcome.failed_for_size() {
+            evidence.into()
         } else {
-            vec![TrimScope::Estimate]
+            [TrimScope::Estimate].into()
         };
         let mut trimmed_any = false;
         let mut nothing_left = false;
         // The context as far as it is known: the last usage, less what the trims took out.
         let mut left = current.scan.context.map(|c| c.tokens);
-        for scope in scopes {
+        while let Some(scope) = scopes.pop_front() {
             if let Outcome::Done { .. } = outcome {
                 break;
             }
@@ -75,25 +102,25 @@ impl Wizard<'_> {
             }
             // The compaction's claude is gone, but another claude on the session (one behind a
             // wrapper, one started meanwhile) must not write it while it is trimmed (issue 17 #8).
-            if !self.wait_until_not_live(&current)? {
+            if !self.wait_until_not_live(current)? {
                 self.ui
                     .say("The session was not trimmed. Run ccrescue again once claude has quit.");
-                return Ok(EXIT_NOT_RECOVERED);
+                return Ok(None);
             }
-            match self.trim(&current, scope)? {
+            match self.trim(current, scope)? {
                 Trimmed::Yes { tokens_after } => {
                     trimmed_any = true;
                     nothing_left = false;
                     left = tokens_after.or(left);
                 }
-                Trimmed::Declined => break,
+                Trimmed::Declined => return Ok(Some(outcome)),
                 Trimmed::Nothing if scope == TrimScope::Estimate => {
                     self.ui.say(
                         "Nothing to trim: the compaction did not fail for the request's size, and \
                          the estimate says the session is under the 160K line, so a trim would \
                          not help.",
                     );
-                    break;
+                    return Ok(Some(outcome));
                 }
                 Trimmed::Nothing => {
                     nothing_left = true;
@@ -103,21 +130,17 @@ impl Wizard<'_> {
             current.scan = self.world.scan(&current.file.path)?;
             self.ui
                 .say("Compacting again, now that the session is smaller.");
-            let (again, after) = self.compact(&current, &cwd)?;
+            let (again, after) = self.compact(current, cwd)?;
             current.scan = after;
             outcome = again;
+            if scope == TrimScope::Estimate && outcome.failed_for_size() {
+                scopes.extend(evidence);
+            }
         }
-        if let Outcome::Done { .. } = outcome {
-            return self.return_to_model(&current, &cwd);
-        }
-        if nothing_left {
+        if nothing_left && !matches!(outcome, Outcome::Done { .. }) {
             self.say_nothing_to_trim(trimmed_any, left);
         }
-        // The rung between the trims and the last resort: compact in pieces (issue 15).
-        if let Some(code) = self.compact_in_pieces(&current, &cwd)? {
-            return Ok(code);
-        }
-        self.start_afresh(&current, &cwd)
+        Ok(Some(outcome))
     }
 
     /// True once no claude runs on the session. On a terminal the user is asked to quit it;

@@ -199,3 +199,44 @@ fn which_failures_are_for_size() {
     }
     assert!(!Outcome::Done { post_tokens: 1 }.failed_for_size());
 }
+
+/// A failure not about size gets the estimate's trim; when the compaction after it is refused
+/// for size, the evidence rungs follow.
+#[test]
+fn a_size_refusal_after_the_estimates_trim_brings_the_evidence_rungs() {
+    let opts = options(false);
+    let mut world = staged(
+        vec![
+            failed_with("Error during compaction: API Error: 500 Internal server error"),
+            failed_with(REFUSED_429),
+            compaction(true),
+        ],
+        vec![
+            stuck_scan(170_000, 0),
+            stuck_scan(170_000, 0),
+            stuck_scan(170_000, 0),
+            stuck_scan(170_000, 0),
+            stuck_scan(170_000, 0),
+            stuck_scan(4_000, 1),
+        ],
+    );
+    world.trim = preview("2 images", 150_000);
+    let (code, _) = walk(
+        &mut AssumeYes { allow_clear: false },
+        &mut world,
+        &opts,
+        stuck_scan(170_000, 0),
+    );
+    assert_eq!(code.unwrap(), 0);
+    assert_eq!(
+        world.log,
+        [
+            "backup".to_owned(),
+            format!("run {COMPACT_ARGS}"),
+            "trim Estimate".to_owned(),
+            format!("run {COMPACT_ARGS}"),
+            "trim Media".to_owned(),
+            format!("run {COMPACT_ARGS}"),
+        ]
+    );
+}
