@@ -118,6 +118,13 @@ pub struct LadderInput<'a> {
     pub return_model: &'a str,
 }
 
+/// `--resume=<id>` in one argument, so that no session id can ever be read as a flag of its own
+/// (issue 17.5); every claude from 2.1.150 to 2.1.332 takes this form (docs/claude-versions.md).
+/// The id itself is a UUID: `paths::list_sessions` and `--session` admit no other session.
+fn resume(i: &LadderInput) -> String {
+    format!("--resume={}", i.session_id)
+}
+
 /// The overflow ladder: compact in a small standard-context model, trim media if that fails,
 /// return to Sonnet; `/clear` last.
 pub fn overflow(i: &LadderInput) -> Vec<Step> {
@@ -131,14 +138,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     let mut compact = Step::runs(
         "compact",
         i,
-        &[
-            "-p",
-            "/compact",
-            "--resume",
-            i.session_id,
-            "--model",
-            i.compact_model,
-        ],
+        &["-p", "/compact", &resume(i), "--model", i.compact_model],
         format!(
             "summarise the conversation with {}, a 200K-context model that is not gated; the session keeps its id",
             i.compact_model
@@ -164,7 +164,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "return",
         i,
-        &["--resume", i.session_id, "--model", i.return_model],
+        &[&resume(i), "--model", i.return_model],
         format!("carry on in {}, a standard-context model", i.return_model),
     ));
     steps.push(Step::says(
@@ -186,7 +186,7 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "standard_model",
         i,
-        &["--resume", i.session_id, "--model", i.return_model],
+        &[&resume(i), "--model", i.return_model],
         format!(
             "ask for {} explicitly: a 200K-context model the gate does not apply to",
             i.return_model
@@ -225,13 +225,13 @@ mod tests {
         assert_eq!(names, ["compact", "trim", "return", "clear"]);
         assert_eq!(
             steps[0].shell_line().unwrap(),
-            "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+            "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume=55fc --model claude-haiku-4-5-20251001"
         );
         assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
         assert!(steps[1].why.contains("3 image(s), about 6,000 tokens"));
         assert_eq!(
             steps[2].shell_line().unwrap(),
-            "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6"
+            "cd '/p q' && claude --resume=55fc --model claude-sonnet-4-6"
         );
         let elsewhere = overflow(&LadderInput {
             config_dir: Some("/cfg"),
@@ -240,7 +240,7 @@ mod tests {
         });
         assert_eq!(
             elsewhere[2].shell_line().unwrap(),
-            "CLAUDE_CONFIG_DIR=/cfg claude --resume 55fc --model claude-sonnet-4-6",
+            "CLAUDE_CONFIG_DIR=/cfg claude --resume=55fc --model claude-sonnet-4-6",
             "claude must look in the same config root as ccrescue did"
         );
         let live = overflow(&LadderInput {

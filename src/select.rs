@@ -108,7 +108,18 @@ fn requested(ctx: &Ctx, wanted: &str) -> Result<SessionFile> {
             Some("ccrescue only works on claude's own session files; pass --config-dir if claude keeps them elsewhere".into()),
         ));
     }
-    match SessionFile::at(paths::normalize(&path)?) {
+    let path = paths::normalize(&path)?;
+    if !paths::is_session_file_name(&path) {
+        return Err(refused(
+            format!(
+                "{} is not a session: claude names its sessions <uuid>.jsonl \
+                 (an agent-*.jsonl file is a subagent's transcript, part of its parent session)",
+                path.display()
+            ),
+            Some(listing(ctx)),
+        ));
+    }
+    match SessionFile::at(path.clone()) {
         Ok(f) if f.path.is_file() => Ok(f),
         Ok(f) => Err(refused(format!("{} is not a file", f.path.display()), None)),
         Err(e) => Err(refused(
