@@ -75,8 +75,8 @@ fn overflow_session_gets_the_compaction_ladder() {
         "tokens of 200,000",
         wording,
         "context overflow",
-        "Next: cd '",
-        "claude -p /compact --resume",
+        "Next: run `ccrescue` (the wizard: a backup, then step 1 with its checks), or by hand:\n     cd '",
+        "claude -p /compact --resume=",
     ] {
         assert!(
             human.stdout.contains(want),

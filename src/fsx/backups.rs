@@ -112,6 +112,7 @@ fn claim_backup_name(
         if claim(&candidate)
             .with_context(|| format!("cannot write backup {}", candidate.display()))?
         {
+            crate::restore::journal::record(path, &candidate); // when and why (issue 16.6)
             return Ok(candidate);
         }
         number += 1;
