@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, SessionsArgs};
 use crate::context::Ctx;
 use crate::diagnose::{self, Facts};
-use crate::error::EXIT_OK;
+use crate::error::{EXIT_OK, refused};
 use crate::report::{self, DiagnoseView};
 use crate::restore::journal;
 use crate::{claude, format, generated, json, live, paths, select, session, settings};
@@ -26,7 +26,8 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         }
         _ => {}
     }
-    let mut ctx = Ctx::new(cli.global)?;
+    let args = cli.resolve().map_err(|why| refused(why, None))?;
+    let mut ctx = Ctx::new(args)?;
     if let Some(dir) = &ctx.args.config_dir
         && !ctx.root.is_dir()
     {
@@ -41,7 +42,7 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
         None => crate::wizard::run(&ctx, &cli.wizard),
-        Some(Command::Diagnose) => diagnose_cmd(&ctx),
+        Some(Command::Diagnose(_)) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
         Some(Command::Trim(args)) => {
             journal::set_reason(journal::Reason::Trim);

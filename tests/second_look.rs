@@ -241,3 +241,36 @@ fn terminal_escapes_in_sessions_and_settings_are_printed_harmlessly() {
         }
     }
 }
+
+#[test]
+fn flags_that_mean_nothing_for_a_subcommand_are_refused_and_not_listed() {
+    let (sb, project, _) = screenshot_home();
+    let after = ccrescue(&sb, &project, &["settings", "--session", "nonsense"]).expect_code(2);
+    assert!(
+        after.stderr.contains("unexpected argument '--session'"),
+        "{}",
+        after.stderr
+    );
+    let before = ccrescue(&sb, &project, &["--session", "nonsense", "settings"]).expect_code(2);
+    assert!(
+        before
+            .stderr
+            .contains("--session means nothing for `ccrescue settings`"),
+        "{}",
+        before.stderr
+    );
+    ccrescue(&sb, &project, &["sessions", "--yes"]).expect_code(2);
+    ccrescue(&sb, &project, &["diagnose", "--dry-run"]).expect_code(2);
+    // Before the subcommand's name, a flag it takes still counts.
+    ccrescue(&sb, &project, &["--json", "sessions"])
+        .expect_code(0)
+        .json();
+    let help = ccrescue(&sb, &project, &["sessions", "--help"]).expect_code(0);
+    for absent in ["--session <", "-y, --yes", "--dry-run", "--claude <"] {
+        assert!(!help.stdout.contains(absent), "{absent}:\n{}", help.stdout);
+    }
+    let help = ccrescue(&sb, &project, &["trim", "--help"]).expect_code(0);
+    for present in ["--session", "--yes", "--dry-run", "--json"] {
+        assert!(help.stdout.contains(present), "{present}:\n{}", help.stdout);
+    }
+}

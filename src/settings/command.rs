@@ -122,7 +122,7 @@ fn confirm(file: &std::path::Path) -> Result<bool> {
     use crate::ui::Prompter as _;
     crate::ui::TerminalPrompter::new().confirm(
         "fix_settings",
-        &format!("Change {} (a backup is kept)?", file.display()),
+        &format!("Change {}?", file.display()),
         true,
     )
 }
