@@ -132,8 +132,40 @@ pub fn fit(line: &str, width: Option<usize>) -> Cow<'_, str> {
     }
 }
 
-/// A writer that cuts each line to a terminal's width (see [`fit`]) before passing it on,
-/// except lines that start with [`WHOLE`]: commands to copy, which must stay whole.
+/// `text` for a terminal `width` wide: each line made [`safe`], and prose word-wrapped (not
+/// cut, so nothing said is lost), continuing under the value of a `Label    value` line; a
+/// `$ command` line and a word longer than the width (a path) stay whole, to be copied.
+pub fn wrap(text: &str, width: Option<usize>) -> String {
+    text.split('\n')
+        .map(|l| wrap_line(&safe(l), width))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn wrap_line(line: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) if console::measure_text_width(line) > w && !line.starts_with("$ ") => {
+            let lead = line.len() - line.trim_start().len();
+            let label = line[lead..]
+                .find("  ")
+                .filter(|&at| at <= 10 && !line[lead..lead + at].contains(' '))
+                .map(|at| {
+                    let rest = &line[lead + at..];
+                    lead + at + (rest.len() - rest.trim_start().len())
+                });
+            let indent = " ".repeat(label.unwrap_or(lead));
+            let options = textwrap::Options::new(w)
+                .subsequent_indent(&indent)
+                .break_words(false);
+            textwrap::wrap(line, options).join("\n")
+        }
+        _ => line.to_owned(),
+    }
+}
+
+/// A writer that fits each line to a terminal's width before passing it on: word-wrapped like
+/// [`wrap`] (the text was made safe by its writer; colour codes do not count), except lines
+/// that start with [`WHOLE`]: commands to copy, which must stay whole.
 pub struct FitLines<W: std::io::Write> {
     inner: W,
     width: Option<usize>,
@@ -157,9 +189,9 @@ impl<W: std::io::Write> FitLines<W> {
         self.line.clear();
         let body = text.strip_suffix('\n').unwrap_or(&text);
         let shown = if body.starts_with(WHOLE) {
-            Cow::Borrowed(body)
+            body.to_owned()
         } else {
-            fit(body, self.width)
+            wrap_line(body, self.width)
         };
         self.inner.write_all(shown.as_bytes())?;
         if text.ends_with('\n') {
@@ -244,6 +276,19 @@ mod tests {
             .force_styling(true)
             .to_string();
         assert_eq!(console::measure_text_width(&fit(&red, Some(4))), 4);
+    }
+
+    #[test]
+    fn prose_is_wrapped_under_its_label_and_commands_and_paths_stay_whole() {
+        assert_eq!(
+            wrap("Error    one two three four", Some(16)),
+            "Error    one two\n         three\n         four"
+        );
+        let path = format!("see /{}", "p".repeat(30));
+        assert_eq!(wrap(&path, Some(16)), format!("see\n/{}", "p".repeat(30)));
+        let cmd = "$ claude --resume=x --model y";
+        assert_eq!(wrap(cmd, Some(10)), cmd);
+        assert_eq!(wrap("a\u{1b}]0;t\u{7}", None), "a\\u{1b}]0;t\\u{7}");
     }
 
     #[test]

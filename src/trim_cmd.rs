@@ -76,7 +76,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
         } else if !ctx.args.quiet {
             print_lines(&mut out, &plan.summary_lines())?;
             if let Some(v) = verdict(&plan, args, &chosen.file.id, plan.is_empty()) {
-                writeln!(out, "{v}")?;
+                print_lines(&mut out, &[v])?;
             }
             if ctx.args.dry_run && !plan.is_empty() {
                 writeln!(out, "Would change:")?;
@@ -91,7 +91,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     if !ctx.args.json && !ctx.args.quiet {
         print_lines(&mut out, &plan.summary_lines())?;
         if let Some(v) = verdict(&plan, args, &chosen.file.id, false) {
-            writeln!(out, "{v}")?;
+            print_lines(&mut out, &[v])?;
         }
         out.flush()?;
     }
@@ -131,24 +131,28 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             .iter()
             .filter(|c| c.kind != trim::ChangeKind::DuplicateCopy)
             .count();
-        writeln!(
-            out,
+        let line = format!(
             "Trimmed {}: {blocks} block{} replaced, {} → {}. The original is kept as {}.",
             path.display(),
             if blocks == 1 { "" } else { "s" },
             human_bytes(done.plan.bytes_before),
             human_bytes(done.plan.bytes_after),
             done.backup.display()
-        )?;
+        );
+        print_lines(&mut out, &[line])?;
         if let Some(v) = verdict(&done.plan, args, &chosen.file.id, true) {
-            writeln!(out, "{v}")?;
+            print_lines(&mut out, &[v])?;
         }
     }
     Ok(EXIT_OK)
 }
 
+/// The lines, safe and word-wrapped to the terminal (whole on a pipe).
 fn print_lines(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
-    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+    let width = crate::format::width_of(&console::Term::stdout());
+    lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{}", crate::format::wrap(l, width)))
 }
 
 /// Whether the context fits the 200K standard window after the trim, and what to run next

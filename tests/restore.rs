@@ -418,11 +418,15 @@ fn on_a_terminal_it_asks_which_backup_with_the_newest_preselected() {
     // Esc stops, as everywhere in ccrescue (like Ctrl-C at a question): nothing changes.
     let before = snapshot(sb.root());
     let mut term = terminal(sb, project, &["restore"]);
-    let screen = term.wait_for("Put which backup back", PROMPT_WAIT);
+    term.wait_for("Put which backup back", PROMPT_WAIT);
     // These backups were made by the test, not by a ccrescue change: no journal entry, so the
     // newest is the default, and each says its reason was not recorded.
     let newest = format!("❯ {}.jsonl.bak.1", session.id);
-    assert!(screen.contains(&newest), "newest preselected:\n{screen}");
+    let screen = term.wait_for(&newest, PROMPT_WAIT);
+    let screen = match screen.contains("(default)") {
+        true => screen,
+        false => term.wait_for("(default)", PROMPT_WAIT),
+    };
     assert!(screen.contains("(default)"), "{screen}");
     assert!(screen.contains("reason not recorded"), "{screen}");
     term.send_key(Key::Escape);

@@ -250,7 +250,11 @@ fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> 
             format::ago(labelled.made(b)),
             why,
             format::human_bytes(b.bytes),
-            format::safe(&b.path.display().to_string())
+            // The whole path for scripts; on a terminal the name (the folder is named above).
+            match width {
+                Some(_) => name(&b.path),
+                None => format::safe(&b.path.display().to_string()).into_owned(),
+            }
         )?;
     }
     writeln!(

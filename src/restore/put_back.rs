@@ -44,7 +44,9 @@ pub(super) fn put_back(
         eprintln!("Nothing restored.");
         return Ok(EXIT_OK);
     };
-    let mut out = io::stdout().lock();
+    // Human lines are word-wrapped to the terminal; JSON goes out as it is.
+    let width = format::width_of(&console::Term::stdout()).filter(|_| !ctx.args.json);
+    let mut out = format::FitLines::new(io::stdout().lock(), width);
     if same_bytes(&from.path, &session.path)? {
         if ctx.args.json {
             let doc = restore_json(session, from, None, false, ctx.args.dry_run);

@@ -45,33 +45,7 @@ pub trait Prompter {
 /// said is lost; a `$ command` line and a word longer than the width (a path) stay whole, to
 /// be copied.
 pub fn for_stderr(text: &str) -> String {
-    let width = crate::format::width_of(&console::Term::stderr());
-    text.split('\n')
-        .map(|l| fit_prose(&crate::format::safe(l), width))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn fit_prose(line: &str, width: Option<usize>) -> String {
-    match width {
-        Some(w) if console::measure_text_width(line) > w && !line.starts_with("$ ") => {
-            // Under the value of a `Label    value` line, else under the line's own indent.
-            let lead = line.len() - line.trim_start().len();
-            let label = line[lead..]
-                .find("  ")
-                .filter(|&at| at <= 10 && !line[lead..lead + at].contains(' '))
-                .map(|at| {
-                    let rest = &line[lead + at..];
-                    lead + at + (rest.len() - rest.trim_start().len())
-                });
-            let indent = " ".repeat(label.unwrap_or(lead));
-            let options = textwrap::Options::new(w)
-                .subsequent_indent(&indent)
-                .break_words(false);
-            textwrap::wrap(line, options).join("\n")
-        }
-        _ => line.to_owned(),
-    }
+    crate::format::wrap(text, crate::format::width_of(&console::Term::stderr()))
 }
 
 /// A running spinner.

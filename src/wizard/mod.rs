@@ -230,10 +230,14 @@ impl Wizard<'_> {
     /// The few lines shown before the first question.
     fn look(&mut self, c: &Chosen, d: &Diagnosis) {
         let s = &c.scan;
+        // The first prompt gets what is left of the line (`Session  <id>  "…"`).
+        let room = crate::format::width_of(&console::Term::stderr()).map_or(50, |w| {
+            w.saturating_sub(9 + c.file.id.len() + 5).clamp(8, 50)
+        });
         let prompt = s
             .first_prompt
             .as_deref()
-            .map(|p| format!("  \"{}\"", cut(p, 50)))
+            .map(|p| format!("  \"{}\"", cut(p, room)))
             .unwrap_or_default();
         self.ui.say(&format!(
             "Session  {}{prompt}\n         modified {}, {}",
