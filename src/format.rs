@@ -154,9 +154,11 @@ fn wrap_line(line: &str, width: Option<usize>) -> String {
                     lead + at + (rest.len() - rest.trim_start().len())
                 });
             let indent = " ".repeat(label.unwrap_or(lead));
+            // Never at a hyphen: paths and session ids are full of them.
             let options = textwrap::Options::new(w)
                 .subsequent_indent(&indent)
-                .break_words(false);
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation);
             textwrap::wrap(line, options).join("\n")
         }
         _ => line.to_owned(),

@@ -421,7 +421,9 @@ fn on_a_terminal_it_asks_which_backup_with_the_newest_preselected() {
     term.wait_for("Put which backup back", PROMPT_WAIT);
     // These backups were made by the test, not by a ccrescue change: no journal entry, so the
     // newest is the default, and each says its reason was not recorded.
-    let newest = format!("❯ {}.jsonl.bak.1", session.id);
+    // On a terminal the menu names backups with the id's first block (the session is known).
+    let short = &session.id[..8];
+    let newest = format!("❯ {short}….jsonl.bak.1");
     let screen = term.wait_for(&newest, PROMPT_WAIT);
     let screen = match screen.contains("(default)") {
         true => screen,
@@ -458,7 +460,7 @@ fn on_a_terminal_it_asks_which_backup_with_the_newest_preselected() {
     let mut term = terminal(sb, project, &["restore"]);
     term.wait_for("Put which backup back", PROMPT_WAIT);
     term.send_key(Key::Down);
-    term.wait_for(&format!("❯ {}.jsonl.bak ", session.id), PROMPT_WAIT);
+    term.wait_for(&format!("❯ {}….jsonl.bak ", &session.id[..8]), PROMPT_WAIT);
     term.send_key(Key::Enter);
     assert_eq!(term.wait_exit(PROMPT_WAIT), 0, "{}", term.screen());
     assert!(term.screen().contains("Restored "), "{}", term.screen());

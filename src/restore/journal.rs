@@ -57,10 +57,12 @@ impl Entry {
     /// "before trim", "before restoring x.jsonl.bak", …
     pub fn label(&self) -> String {
         match (&self.why[..], &self.from) {
-            ("restore", Some(from)) => format!(
-                "before restoring {}",
-                from.file_name().unwrap_or_default().to_string_lossy()
-            ),
+            // The backup's own suffix: the session is named around it.
+            ("restore", Some(from)) => {
+                let name = from.file_name().unwrap_or_default().to_string_lossy();
+                let suffix = name.rfind(".bak").map_or(&name[..], |at| &name[at..]);
+                format!("before restoring {suffix}")
+            }
             (why, _) => format!("before {why}"),
         }
     }
@@ -257,7 +259,7 @@ mod tests {
         assert_eq!(default_choice(&[], &b), Choice::Unknown);
         assert_eq!(
             entry(2, "restore", Some(1)).label(),
-            "before restoring s.jsonl.bak.1"
+            "before restoring .bak.1"
         );
     }
 }

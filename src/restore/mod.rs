@@ -173,7 +173,7 @@ impl<'a> Labelled<'a> {
     fn describe(&self, b: &BackupFile) -> String {
         format!(
             "{}  {}, {}, {}",
-            name(&b.path),
+            short(&b.path),
             format::ago(self.made(b)),
             self.why(b),
             format::human_bytes(b.bytes)
@@ -194,6 +194,16 @@ fn name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| p.display().to_string())
+}
+
+/// A backup's (or the session's) name with the session id cut to its first block, for menus
+/// and tables on a terminal: `0d3a8e6f….jsonl.bak.1`.
+fn short(p: &Path) -> String {
+    let n = name(p);
+    match (n.split_once('-'), n.find(".jsonl")) {
+        (Some((head, _)), Some(ext)) if head.len() < ext => format!("{head}…{}", &n[ext..]),
+        _ => n,
+    }
 }
 
 fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> {
@@ -252,7 +262,7 @@ fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> 
             format::human_bytes(b.bytes),
             // The whole path for scripts; on a terminal the name (the folder is named above).
             match width {
-                Some(_) => name(&b.path),
+                Some(_) => short(&b.path),
                 None => format::safe(&b.path.display().to_string()).into_owned(),
             }
         )?;
@@ -263,7 +273,10 @@ fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> 
         format::ago(session.modified),
         "the session as it is",
         format::human_bytes(session.bytes),
-        name(&session.path)
+        match width {
+            Some(_) => short(&session.path),
+            None => format::safe(&session.path.display().to_string()).into_owned(),
+        }
     )?;
     match labelled.default {
         Some(i) => writeln!(

@@ -203,10 +203,7 @@ fn pick<'a>(
     let choice = ui::TerminalPrompter::new()
         .select(
             "backup",
-            &format!(
-                "Put which backup back into {}? (its current state is kept as a backup first)",
-                name(&session.path)
-            ),
+            "Put which backup back? (the current state is kept as a backup first)",
             &items,
             labelled.default.unwrap_or(0),
         )
