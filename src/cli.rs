@@ -31,11 +31,24 @@ everything it started); $CCRESCUE_CLAUDE_IDLE_SECS sets another limit, in second
 #[command(name = "ccrescue", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    pub global: CommonArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub wizard: WizardArgs,
+    /// The wizard's session, claude, --yes and --dry-run (also accepted before a subcommand that
+    /// takes them: `ccrescue --session ID trim`).
+    #[command(flatten)]
+    pub session: SessionArg,
+    #[command(flatten)]
+    pub claude: ClaudeArg,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    /// Only before a subcommand that prints JSON (`ccrescue --json diagnose`).
+    #[arg(long, hide = true)]
+    pub json: bool,
 }
 
 /// Flags of the wizard (bare `ccrescue`).
@@ -60,7 +73,7 @@ pub struct WizardArgs {
 pub enum Command {
     /// Look at a session and say what is wrong and what to run next (changes nothing).
     #[command(after_help = AFTER_HELP)]
-    Diagnose,
+    Diagnose(DiagnoseArgs),
     /// List the project's sessions, newest first, with size, context tokens and last error.
     #[command(after_help = AFTER_HELP)]
     Sessions(SessionsArgs),
@@ -123,6 +136,10 @@ If ccrescue itself fails (or is deleted), claude goes on as if there were no gua
 pub struct GuardArgs {
     #[command(subcommand)]
     pub verb: Option<GuardVerb>,
+    #[command(flatten)]
+    pub claude: ClaudeArg,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,11 +149,20 @@ pub enum GuardVerb {
     Install(InstallArgs),
     /// Remove what `guard install` added (recognised by its `ccrescue hook` commands); the file
     /// is left as it was before the install when nothing else changed.
-    Uninstall {
-        /// Which settings file.
-        #[arg(long, value_enum, default_value = "user")]
-        scope: GuardScope,
-    },
+    Uninstall(UninstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Which settings file.
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: GuardScope,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub json: JsonArg,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +171,12 @@ pub struct InstallArgs {
     /// local (.claude/settings.local.json).
     #[arg(long, value_enum, default_value = "user")]
     pub scope: GuardScope,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub json: JsonArg,
     /// Show a one-time warning per session past this many context tokens.
     #[arg(long, value_name = "TOKENS", default_value_t = 150_000)]
     pub warn_at: u64,
@@ -192,6 +224,14 @@ pub struct StatuslineArgs {
 
 #[derive(Debug, Args)]
 pub struct CompactArgs {
+    #[command(flatten)]
+    pub session: SessionArg,
+    #[command(flatten)]
+    pub claude: ClaudeArg,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
     /// Keep about this many tokens of the most recent conversation verbatim after the summary.
     #[arg(long, value_name = "TOKENS", default_value_t = crate::pieces::KEEP_RECENT_TOKENS)]
     pub keep_recent: u64,
@@ -201,7 +241,25 @@ pub struct CompactArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub session: SessionArg,
+    #[command(flatten)]
+    pub claude: ClaudeArg,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
 pub struct SettingsArgs {
+    #[command(flatten)]
+    pub claude: ClaudeArg,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub json: JsonArg,
     /// Change each `[1m]` model id in a writable settings file to a standard-context id, in
     /// place (every other byte kept); asks per file unless --yes; --dry-run shows the changes.
     #[arg(long)]
@@ -213,6 +271,14 @@ pub const MAX_PRUNE_DAYS: u64 = 36_500;
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
+    #[command(flatten)]
+    pub session: SessionArg,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub json: JsonArg,
     /// List the session's backups, newest first; change nothing.
     #[arg(long, conflicts_with_all = ["backup", "prune"])]
     pub list: bool,
@@ -232,6 +298,8 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
+    #[command(flatten)]
+    pub json: JsonArg,
     /// List the sessions of every project under the config root, not just this one.
     #[arg(long)]
     pub all_projects: bool,
@@ -239,6 +307,14 @@ pub struct SessionsArgs {
 
 #[derive(Debug, Args)]
 pub struct TrimArgs {
+    #[command(flatten)]
+    pub session: SessionArg,
+    #[command(flatten)]
+    pub yes: YesArg,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+    #[command(flatten)]
+    pub json: JsonArg,
     /// Look at every record, not only those after the last compaction.
     #[arg(long)]
     pub all: bool,
@@ -256,34 +332,236 @@ pub struct TrimArgs {
     pub force: bool,
 }
 
-/// Flags every subcommand accepts.
+/// Flags every command accepts (also after the subcommand's name).
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub struct CommonArgs {
     /// The project folder whose sessions to look at [default: the current directory].
     #[arg(short = 'C', long = "project", value_name = "DIR", global = true)]
     pub project: Option<PathBuf>,
     /// Claude's config root [default: $CLAUDE_CONFIG_DIR, else ~/.claude]; passed on to claude.
     #[arg(long, value_name = "DIR", global = true)]
     pub config_dir: Option<PathBuf>,
-    /// The claude binary to use [default: $CCRESCUE_CLAUDE, else `claude` on PATH].
-    #[arg(long, value_name = "PATH", global = true)]
-    pub claude: Option<PathBuf>,
-    /// The session: its id (a UUID) or the path of its .jsonl file [default: the newest].
-    #[arg(long, value_name = "ID|PATH", global = true)]
-    pub session: Option<String>,
-    /// Answer every prompt with its default (needed when there is no terminal).
-    #[arg(short = 'y', long, global = true)]
-    pub yes: bool,
-    /// Show what would be done; change nothing.
-    #[arg(long, global = true)]
-    pub dry_run: bool,
-    /// Print one JSON document on stdout instead of the report.
-    #[arg(long, global = true)]
-    pub json: bool,
     /// Print only errors and the final line.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail (every finding, timings).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+}
+
+/// `--session`, for the commands that work on one session.
+#[derive(Debug, Args, Default)]
+pub struct SessionArg {
+    /// The session: its id (a UUID) or the path of its .jsonl file [default: the newest].
+    #[arg(long, value_name = "ID|PATH")]
+    pub session: Option<String>,
+}
+
+/// `--claude`, for the commands that run or ask claude.
+#[derive(Debug, Args, Default)]
+pub struct ClaudeArg {
+    /// The claude binary to use [default: $CCRESCUE_CLAUDE, else `claude` on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub claude: Option<PathBuf>,
+}
+
+/// `--yes`, for the commands that ask before changing something.
+#[derive(Debug, Args, Default)]
+pub struct YesArg {
+    /// Answer every prompt with its default (needed when there is no terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+/// `--dry-run`, for the commands that change something.
+#[derive(Debug, Args, Default)]
+pub struct DryRunArg {
+    /// Show what would be done; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--json`, for the commands that print a report.
+#[derive(Debug, Args, Default)]
+pub struct JsonArg {
+    /// Print one JSON document on stdout instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What every command starts from: the flags it was given, wherever on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalArgs {
+    pub project: Option<PathBuf>,
+    pub config_dir: Option<PathBuf>,
+    pub claude: Option<PathBuf>,
+    pub session: Option<String>,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The flags of the command line as one set. A flag given before a subcommand for which it
+    /// means nothing is refused, naming the subcommand (issue 16.9: `ccrescue --session x
+    /// settings` used to be accepted silently; after the subcommand clap refuses it itself).
+    pub fn resolve(&self) -> Result<GlobalArgs, String> {
+        let c = &self.global;
+        let mut g = GlobalArgs {
+            project: c.project.clone(),
+            config_dir: c.config_dir.clone(),
+            claude: self.claude.claude.clone(),
+            session: self.session.session.clone(),
+            yes: self.yes.yes,
+            dry_run: self.dry_run.dry_run,
+            json: self.json,
+            quiet: c.quiet,
+            verbose: c.verbose,
+        };
+        // What the subcommand takes (claude, session, yes, dry-run, json), and its own values.
+        let (name, takes, own): (&str, [bool; 5], Own) = match &self.command {
+            None => return Ok(g),
+            Some(Command::Diagnose(a)) => (
+                "diagnose",
+                [true, true, false, false, true],
+                Own::of(Some(&a.claude), Some(&a.session), None, None, Some(&a.json)),
+            ),
+            Some(Command::Sessions(a)) => (
+                "sessions",
+                [false, false, false, false, true],
+                Own::of(None, None, None, None, Some(&a.json)),
+            ),
+            Some(Command::Trim(a)) => (
+                "trim",
+                [false, true, true, true, true],
+                Own::of(
+                    None,
+                    Some(&a.session),
+                    Some(&a.yes),
+                    Some(&a.dry_run),
+                    Some(&a.json),
+                ),
+            ),
+            Some(Command::Restore(a)) => (
+                "restore",
+                [false, true, true, true, true],
+                Own::of(
+                    None,
+                    Some(&a.session),
+                    Some(&a.yes),
+                    Some(&a.dry_run),
+                    Some(&a.json),
+                ),
+            ),
+            Some(Command::Settings(a)) => (
+                "settings",
+                [true, false, true, true, true],
+                Own::of(
+                    Some(&a.claude),
+                    None,
+                    Some(&a.yes),
+                    Some(&a.dry_run),
+                    Some(&a.json),
+                ),
+            ),
+            Some(Command::Compact(a)) => (
+                "compact",
+                [true, true, true, true, false],
+                Own::of(
+                    Some(&a.claude),
+                    Some(&a.session),
+                    Some(&a.yes),
+                    Some(&a.dry_run),
+                    None,
+                ),
+            ),
+            Some(Command::Guard(a)) => {
+                let json = Some(&a.json).filter(|j| j.json);
+                match &a.verb {
+                    Some(GuardVerb::Install(i)) => (
+                        "guard install",
+                        [true, false, true, true, true],
+                        Own::of(
+                            Some(&a.claude),
+                            None,
+                            Some(&i.yes),
+                            Some(&i.dry_run),
+                            json.or(Some(&i.json)),
+                        ),
+                    ),
+                    Some(GuardVerb::Uninstall(u)) => (
+                        "guard uninstall",
+                        [true, false, true, true, true],
+                        Own::of(
+                            Some(&a.claude),
+                            None,
+                            Some(&u.yes),
+                            Some(&u.dry_run),
+                            json.or(Some(&u.json)),
+                        ),
+                    ),
+                    None => (
+                        "guard",
+                        [true, false, false, false, true],
+                        Own::of(Some(&a.claude), None, None, None, Some(&a.json)),
+                    ),
+                }
+            }
+            // claude runs these, and dispatch handles them before resolving.
+            Some(Command::Hook(_)) => ("hook", [false; 5], Own::default()),
+            Some(Command::Statusline(_)) => ("statusline", [false; 5], Own::default()),
+            Some(Command::Completions { .. }) => ("completions", [false; 5], Own::default()),
+            Some(Command::Man) => ("man", [false; 5], Own::default()),
+        };
+        let given = [
+            ("--claude", g.claude.is_some()),
+            ("--session", g.session.is_some()),
+            ("--yes", g.yes),
+            ("--dry-run", g.dry_run),
+            ("--json", g.json),
+        ];
+        for ((flag, set), ok) in given.iter().zip(takes) {
+            if *set && !ok {
+                return Err(format!(
+                    "{flag} means nothing for `ccrescue {name}` (see `ccrescue {name} --help`)"
+                ));
+            }
+        }
+        g.claude = g.claude.or(own.claude);
+        g.session = g.session.or(own.session);
+        g.yes |= own.yes;
+        g.dry_run |= own.dry_run;
+        g.json |= own.json;
+        Ok(g)
+    }
+}
+
+/// A subcommand's own values of the shared flags.
+#[derive(Default)]
+struct Own {
+    claude: Option<PathBuf>,
+    session: Option<String>,
+    yes: bool,
+    dry_run: bool,
+    json: bool,
+}
+
+impl Own {
+    fn of(
+        claude: Option<&ClaudeArg>,
+        session: Option<&SessionArg>,
+        yes: Option<&YesArg>,
+        dry_run: Option<&DryRunArg>,
+        json: Option<&JsonArg>,
+    ) -> Own {
+        Own {
+            claude: claude.and_then(|a| a.claude.clone()),
+            session: session.and_then(|a| a.session.clone()),
+            yes: yes.is_some_and(|a| a.yes),
+            dry_run: dry_run.is_some_and(|a| a.dry_run),
+            json: json.is_some_and(|a| a.json),
+        }
+    }
 }

@@ -1,14 +1,16 @@
 //! The read-only commands, `diagnose` and `sessions`: gather the facts, then print them as a
 //! report or as one JSON document on stdout.
 use std::io::{self, Write};
+use std::time::Instant;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command, SessionsArgs};
 use crate::context::Ctx;
 use crate::diagnose::{self, Facts};
-use crate::error::EXIT_OK;
+use crate::error::{EXIT_OK, refused};
 use crate::report::{self, DiagnoseView};
+use crate::restore::journal;
 use crate::{claude, format, generated, json, live, paths, select, session, settings};
 
 pub fn dispatch(cli: Cli) -> Result<u8> {
@@ -27,32 +29,60 @@ pub fn dispatch(cli: Cli) -> Result<u8> {
         Some(Command::Statusline(args)) => return crate::statusline::run(&args),
         _ => {}
     }
-    let mut ctx = Ctx::new(cli.global)?;
+    let args = cli.resolve().map_err(|why| refused(why, None))?;
+    let mut ctx = Ctx::new(args)?;
+    if let Some(dir) = &ctx.args.config_dir
+        && !ctx.root.is_dir()
+    {
+        // Not an error (claude creates it on first use), but surely not what was meant.
+        eprintln!(
+            "{} --config-dir {} does not exist: claude has no sessions or settings there \
+             (claude's default is ~/.claude, or $CLAUDE_CONFIG_DIR)",
+            console::style("warning:").for_stderr().yellow().bold(),
+            format::safe(&dir.display().to_string())
+        );
+    }
     match cli.command {
         Some(
             Command::Completions { .. } | Command::Man | Command::Hook(_) | Command::Statusline(_),
         ) => unreachable!("handled above"),
         Some(Command::Guard(args)) => crate::guard::command::run(&ctx, &args),
         None => crate::wizard::run(&ctx, &cli.wizard),
-        Some(Command::Diagnose) => diagnose_cmd(&ctx),
+        Some(Command::Diagnose(_)) => diagnose_cmd(&ctx),
         Some(Command::Sessions(args)) => sessions_cmd(&ctx, &args),
-        Some(Command::Trim(args)) => crate::trim_cmd::run(&ctx, &args),
-        Some(Command::Settings(args)) => settings::command::run(&ctx, args.fix),
+        Some(Command::Trim(args)) => {
+            journal::set_reason(journal::Reason::Trim);
+            crate::trim_cmd::run(&ctx, &args)
+        }
+        Some(Command::Settings(args)) => {
+            journal::set_reason(journal::Reason::SettingsFix);
+            settings::command::run(&ctx, args.fix)
+        }
         Some(Command::Restore(args)) => crate::restore::restore_cmd(&mut ctx, &args),
         Some(Command::Compact(args)) => crate::pieces::command::run(&ctx, &args),
     }
 }
 
 fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
+    let started = Instant::now();
     let chosen = select::choose(ctx)?;
+    let scanned = started.elapsed();
     let info = claude::inspect(
         &ctx.claude_env,
         ctx.claude.clone(),
         ctx.args.json || ctx.args.verbose,
     );
+    let inspected = started.elapsed() - scanned;
     let version = info.version.as_ref().ok().copied();
     let files = settings::settings_files(&ctx.root, &ctx.project);
     let findings = settings::find(&files, &ctx.model_env);
+    let timings = format!(
+        "finding and reading the session {:.2} s · claude --version and --help {:.2} s · \
+         settings {:.2} s",
+        scanned.as_secs_f64(),
+        inspected.as_secs_f64(),
+        (started.elapsed() - scanned - inspected).as_secs_f64()
+    );
     let live = chosen
         .as_ref()
         .and_then(|c| live::find_live(&ctx.root, &c.file.id));
@@ -105,11 +135,39 @@ fn diagnose_cmd(ctx: &Ctx) -> Result<u8> {
             settings: &findings,
             diagnosis: &d,
             sessions_dir: &ctx.sessions_dir,
+            project: &ctx.project,
+            nearest: chosen
+                .is_none()
+                .then(|| select::nearest_with_sessions(ctx))
+                .flatten(),
+            wizard: wizard_line(ctx),
         };
-        report::print_diagnosis(&mut out, &view, ctx.args.quiet, ctx.args.verbose)?;
+        let mut fitted =
+            format::FitLines::new(&mut out, format::width_of(&console::Term::stdout()));
+        report::print_diagnosis(&mut fitted, &view, ctx.args.quiet, ctx.args.verbose)?;
+        if ctx.args.verbose {
+            writeln!(fitted, "{} {timings}", console::style("Timing:").dim())?;
+        }
+        fitted.flush()?;
     }
     out.flush()?;
     Ok(EXIT_OK)
+}
+
+/// `ccrescue` with the flags that make the wizard look at the same session as this command.
+fn wizard_line(ctx: &Ctx) -> String {
+    let mut line = "ccrescue".to_owned();
+    let quote = |p: &std::path::Path| crate::ladder::quote(&p.to_string_lossy());
+    if let Some(dir) = &ctx.args.project {
+        line.push_str(&format!(" -C {}", quote(dir)));
+    }
+    if let Some(dir) = &ctx.args.config_dir {
+        line.push_str(&format!(" --config-dir {}", quote(dir)));
+    }
+    if let Some(s) = &ctx.args.session {
+        line.push_str(&format!(" --session {}", crate::ladder::quote(s)));
+    }
+    line
 }
 
 fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
@@ -156,12 +214,34 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
         )?;
         return Ok(EXIT_OK);
     }
-    writeln!(
-        out,
-        "{:<36}  {:>13}  {:>9}  {:>7}  {:<14}  FIRST PROMPT",
-        "SESSION", "MODIFIED", "SIZE", "CONTEXT", "STATE"
-    )?;
-    for (file, scanned, live) in &rows {
+    let width = format::width_of(&console::Term::stdout());
+    let table: Vec<Row> = rows
+        .iter()
+        .map(|(file, scanned, live)| Row::of(file, scanned, *live, args.all_projects))
+        .collect();
+    print_table(&mut out, &table, width)?;
+    Ok(EXIT_OK)
+}
+
+/// One session of the `sessions` table, as text.
+struct Row {
+    id: String,
+    modified: String,
+    size: String,
+    context: String,
+    state: String,
+    prompt: String,
+    /// With `--all-projects`: the folder claude ran in (as `--json`'s `project`).
+    project: Option<String>,
+}
+
+impl Row {
+    fn of(
+        file: &paths::SessionFile,
+        scanned: &Result<session::SessionScan>,
+        live: bool,
+        all_projects: bool,
+    ) -> Row {
         let (context, error, prompt) = match scanned {
             Ok(s) => (
                 s.context
@@ -171,33 +251,112 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
                     Some(_) => "error".to_owned(),
                     None => String::new(),
                 },
-                s.first_prompt
-                    .as_deref()
-                    .map(|p| format::cut(p, 40))
-                    .unwrap_or_default(),
+                format::safe(s.first_prompt.as_deref().unwrap_or_default()).into_owned(),
             ),
-            Err(e) => ("?".into(), format!("unreadable: {e:#}"), String::new()),
+            Err(e) => (
+                "?".into(),
+                format::safe(&format!("unreadable: {e:#}")).into_owned(),
+                String::new(),
+            ),
         };
-        let state = match (*live, error.is_empty()) {
+        let state = match (live, error.is_empty()) {
             (true, true) => "live".to_owned(),
             (true, false) => format!("{error}, live"),
             (false, _) => error,
         };
-        write!(
-            out,
-            "{:<36}  {:>13}  {:>9}  {:>7}  {:<14}  {prompt}",
-            file.id,
-            format::ago(file.modified),
-            format::human_bytes(file.bytes),
+        let project = all_projects.then(|| {
+            let recorded = scanned.as_ref().ok().and_then(|s| s.cwd.clone());
+            format::safe(&recorded.unwrap_or_else(|| folder_name(&file.path))).into_owned()
+        });
+        Row {
+            id: file.id.clone(),
+            modified: format::ago(file.modified),
+            size: format::human_bytes(file.bytes),
             context,
-            state
-        )?;
-        if args.all_projects {
-            write!(out, "  [{}]", folder_name(&file.path))?;
+            state,
+            prompt,
+            project,
         }
-        writeln!(out)?;
     }
-    Ok(EXIT_OK)
+}
+
+/// Narrowest prompt column worth a one-line row; below it each session takes two lines.
+const MIN_PROMPT: usize = 16;
+/// The prompt column's width when the output is not a terminal (whole lines for scripts).
+const PIPE_PROMPT: usize = 40;
+
+/// The table laid out for `width` columns (issue 16.4): one row per session with the first
+/// prompt taking what is left, or, when that leaves too little, two lines per session (the id
+/// and state, then the rest indented). Every line is cut to the width; a pipe gets whole rows.
+fn print_table(out: &mut dyn Write, rows: &[Row], width: Option<usize>) -> io::Result<()> {
+    let col = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| console::measure_text_width(f(r)))
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w_mod, w_size, w_ctx, w_state) = (
+        col(|r| &r.modified, "MODIFIED"),
+        col(|r| &r.size, "SIZE"),
+        col(|r| &r.context, "CONTEXT"),
+        col(|r| &r.state, "STATE"),
+    );
+    let fixed = 36 + 2 + w_mod + 2 + w_size + 2 + w_ctx + 2 + w_state + 2;
+    let wide = width.is_none_or(|w| w >= fixed + MIN_PROMPT);
+    if wide {
+        let prompt_w = width.map_or(PIPE_PROMPT, |w| w - fixed);
+        writeln!(
+            out,
+            "{}",
+            format::fit(
+                &format!(
+                    "{:<36}  {:>w_mod$}  {:>w_size$}  {:>w_ctx$}  {:<w_state$}  FIRST PROMPT",
+                    "SESSION", "MODIFIED", "SIZE", "CONTEXT", "STATE"
+                ),
+                width
+            )
+        )?;
+        for r in rows {
+            // The project (with --all-projects) goes first, the prompt gets what is left.
+            let project = r
+                .project
+                .as_ref()
+                .map(|p| format!("[{p}] "))
+                .unwrap_or_default();
+            let room = match width {
+                Some(_) => prompt_w.saturating_sub(console::measure_text_width(&project) + 1),
+                None => PIPE_PROMPT,
+            };
+            let line = format!(
+                "{:<36}  {:>w_mod$}  {:>w_size$}  {:>w_ctx$}  {:<w_state$}  {project}{}",
+                r.id,
+                r.modified,
+                r.size,
+                r.context,
+                r.state,
+                format::cut(&r.prompt, room)
+            );
+            writeln!(out, "{}", format::fit(line.trim_end(), width))?;
+        }
+        return Ok(());
+    }
+    for r in rows {
+        let head = match r.state.as_str() {
+            "" => r.id.clone(),
+            state => format!("{}  {state}", r.id),
+        };
+        writeln!(out, "{}", format::fit(&head, width))?;
+        let mut rest = format!("  {} · {} · context {}", r.modified, r.size, r.context);
+        if let Some(p) = &r.project {
+            rest.push_str(&format!(" · {p}"));
+        }
+        if !r.prompt.is_empty() {
+            rest.push_str(&format!(" · \"{}\"", r.prompt));
+        }
+        writeln!(out, "{}", format::fit(&rest, width))?;
+    }
+    Ok(())
 }
 
 fn folder_name(path: &std::path::Path) -> String {

@@ -80,7 +80,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
     let (folder, gone) = crate::paths::run_folder(f.scan.and_then(|s| s.cwd.as_deref()), f.project);
     if let Some(gone) = gone {
         evidence.push(format!(
-            "the session's folder {gone} is gone: the commands below run in {}",
+            "the session's folder {gone} is gone: claude runs in {} instead",
             folder.display()
         ));
     }
@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(d.plan[0].cwd.as_deref(), Some(here.as_str()));
         assert!(
             d.evidence.iter().any(|e| e.contains(
-                "the session's folder /nonexistent/renamed-project is gone: the commands below run in"
+                "the session's folder /nonexistent/renamed-project is gone: claude runs in"
             )),
             "{:?}",
             d.evidence

@@ -66,6 +66,27 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
     }
 }
 
+/// The error as `--json` prints it on stdout (issue 16.9), besides the human lines on stderr:
+/// `{"error": {"message", "hint", "exit_code"}}`.
+pub fn json_error(message: &str, hint: Option<&str>, code: u8) -> serde_json::Value {
+    serde_json::json!({
+        "error": {
+            "message": message,
+            "hint": hint,
+            "exit_code": code,
+        }
+    })
+}
+
+/// True when the command line asks for JSON output (read before parsing, so that a usage error
+/// can be answered in JSON too).
+pub fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,6 +124,13 @@ pub struct LadderInput<'a> {
     pub tool_output_over: u64,
 }
 
+/// `--resume=<id>` in one argument, so that no session id can ever be read as a flag of its own
+/// (issue 17.5); every claude from 2.1.150 to 2.1.332 takes this form (docs/claude-versions.md).
+/// The id itself is a UUID: `paths::list_sessions` and `--session` admit no other session.
+fn resume(i: &LadderInput) -> String {
+    format!("--resume={}", i.session_id)
+}
+
 /// The overflow ladder: compact in a small standard-context model, trim media if that fails,
 /// return to Sonnet; `/clear` last.
 pub fn overflow(i: &LadderInput) -> Vec<Step> {
@@ -137,14 +144,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     let mut compact = Step::runs(
         "compact",
         i,
-        &[
-            "-p",
-            "/compact",
-            "--resume",
-            i.session_id,
-            "--model",
-            i.compact_model,
-        ],
+        &["-p", "/compact", &resume(i), "--model", i.compact_model],
         format!(
             "summarise the conversation with {}, a 200K-context model that is not gated; the session keeps its id",
             i.compact_model
@@ -170,7 +170,7 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "return",
         i,
-        &["--resume", i.session_id, "--model", i.return_model],
+        &[&resume(i), "--model", i.return_model],
         format!("carry on in {}, a standard-context model", i.return_model),
     ));
     steps.push(Step::says(
@@ -192,7 +192,7 @@ pub fn fresh_session(i: &LadderInput) -> Vec<Step> {
     steps.push(Step::runs(
         "standard_model",
         i,
-        &["--resume", i.session_id, "--model", i.return_model],
+        &[&resume(i), "--model", i.return_model],
         format!(
             "ask for {} explicitly: a 200K-context model the gate does not apply to",
             i.return_model
@@ -238,8 +238,8 @@ mod tests {
         assert_eq!(
             steps[0].shell_line().unwrap(),
             line(
-                "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001",
-                "cd '/p q'; $env:CLAUDE_CODE_DISABLE_1M_CONTEXT='1'; claude -p /compact --resume 55fc --model claude-haiku-4-5-20251001"
+                "cd '/p q' && CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume=55fc --model claude-haiku-4-5-20251001",
+                "cd '/p q'; $env:CLAUDE_CODE_DISABLE_1M_CONTEXT='1'; claude -p /compact --resume=55fc --model claude-haiku-4-5-20251001"
             )
         );
         assert_eq!(steps[0].cwd.as_deref(), Some("/p q"));
@@ -249,8 +249,8 @@ mod tests {
         assert_eq!(
             steps[2].shell_line().unwrap(),
             line(
-                "cd '/p q' && claude --resume 55fc --model claude-sonnet-4-6",
-                "cd '/p q'; claude --resume 55fc --model claude-sonnet-4-6"
+                "cd '/p q' && claude --resume=55fc --model claude-sonnet-4-6",
+                "cd '/p q'; claude --resume=55fc --model claude-sonnet-4-6"
             )
         );
         let elsewhere = overflow(&LadderInput {
@@ -261,8 +261,8 @@ mod tests {
         assert_eq!(
             elsewhere[2].shell_line().unwrap(),
             line(
-                "CLAUDE_CONFIG_DIR=/cfg claude --resume 55fc --model claude-sonnet-4-6",
-                "$env:CLAUDE_CONFIG_DIR='/cfg'; claude --resume 55fc --model claude-sonnet-4-6"
+                "CLAUDE_CONFIG_DIR=/cfg claude --resume=55fc --model claude-sonnet-4-6",
+                "$env:CLAUDE_CONFIG_DIR='/cfg'; claude --resume=55fc --model claude-sonnet-4-6"
             ),
             "claude must look in the same config root as ccrescue did"
         );
@@ -298,8 +298,8 @@ mod tests {
         assert_eq!(
             steps[2].shell_line().unwrap(),
             line(
-                r"'C:\Program Files\claude.exe' --resume 55fc --model claude-sonnet-4-6",
-                r"& 'C:\Program Files\claude.exe' --resume 55fc --model claude-sonnet-4-6"
+                r"'C:\Program Files\claude.exe' --resume=55fc --model claude-sonnet-4-6",
+                r"& 'C:\Program Files\claude.exe' --resume=55fc --model claude-sonnet-4-6"
             )
         );
     }

@@ -39,19 +39,45 @@ pub mod wizard;
 
 /// Runs ccrescue with `args` (the program name first) and returns its exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let json = error::wants_json(&args);
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                error::EXIT_REFUSED
-            } else {
-                error::EXIT_OK
-            });
+            if !e.use_stderr() {
+                return ExitCode::from(error::EXIT_OK);
+            }
+            if json {
+                let message = e
+                    .kind()
+                    .as_str()
+                    .unwrap_or("invalid command line")
+                    .to_owned();
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or(&message);
+                print_json_error(
+                    first.trim_start_matches("error: "),
+                    Some("see `ccrescue --help`"),
+                    error::EXIT_REFUSED,
+                );
+            }
+            return ExitCode::from(error::EXIT_REFUSED);
         }
     };
     interrupt::install();
-    match commands::dispatch(cli) {
+    let outcome = commands::dispatch(cli);
+    if json && let Err(e) = &outcome {
+        let code = if is_broken_pipe(e) {
+            error::EXIT_OK
+        } else {
+            error::exit_code(e)
+        };
+        if code != error::EXIT_OK {
+            print_json_error(&format!("{e:#}"), error::hint(e).as_deref(), code);
+        }
+    }
+    match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(error::EXIT_OK),
         Err(e) if e.chain().any(|c| c.is::<interrupt::Interrupted>()) => {
@@ -64,21 +90,35 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         }
         Err(e) => {
             let mut err = io::stderr().lock();
+            // An error can quote a session or settings file: never raw to the terminal.
             let _ = writeln!(
                 err,
-                "{} {e:#}",
-                console::style("error:").for_stderr().red().bold()
+                "{} {}",
+                console::style("error:").for_stderr().red().bold(),
+                format::safe_lines(&format!("{e:#}"))
             );
             if let Some(hint) = error::hint(&e) {
                 let _ = writeln!(
                     err,
-                    "{} {hint}",
-                    console::style("hint:").for_stderr().cyan().bold()
+                    "{} {}",
+                    console::style("hint:").for_stderr().cyan().bold(),
+                    format::safe_lines(&hint)
                 );
             }
             ExitCode::from(error::exit_code(&e))
         }
     }
+}
+
+fn print_json_error(message: &str, hint: Option<&str>, code: u8) {
+    let doc = error::json_error(message, hint, code);
+    let mut out = io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    );
+    let _ = out.flush();
 }
 
 /// `ccrescue sessions | head` closes the pipe early; that is not an error (as in ripgrep).

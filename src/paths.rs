@@ -87,7 +87,6 @@ pub fn project_sessions_dir(
     }
 }
 
-/// True for a canonical UUID (`8-4-4-4-12` hex digits), the form of claude's session ids.
 /// The folder claude runs in for a session: the working directory the session recorded, or the
 /// project folder when that one is gone (renamed or deleted; the slug still matched) or was
 /// never recorded. The second value is the gone folder, to tell the user.
@@ -99,6 +98,7 @@ pub fn run_folder<'a>(recorded: Option<&'a str>, project: &Path) -> (PathBuf, Op
     }
 }
 
+/// True for a canonical UUID (`8-4-4-4-12` hex digits), the form of claude's session ids.
 pub fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -161,6 +161,10 @@ impl SessionFile {
 }
 
 /// The session files of a project folder, newest first (the order `claude -p --continue` uses).
+/// Only files named `<uuid>.jsonl` are sessions: claude 2.0.x writes its subagents' transcripts
+/// beside them as `agent-<id>.jsonl`, and those belong to their parent session (later versions
+/// put them in `<session>/subagents/`, a folder, which a listing of files never meets). Nothing
+/// else may reach claude's `--resume`, either (issue 17.5: a file named like a flag would).
 /// A missing folder is an empty list; an unreadable one is an error naming it.
 pub fn list_sessions(dir: &Path) -> Result<Vec<SessionFile>> {
     let entries = match fs::read_dir(dir) {
@@ -176,7 +180,7 @@ pub fn list_sessions(dir: &Path) -> Result<Vec<SessionFile>> {
         let entry =
             entry.with_context(|| format!("cannot list the session folder {}", dir.display()))?;
         let path = entry.path();
-        if path.extension() != Some(OsStr::new("jsonl")) {
+        if !is_session_file_name(&path) {
             continue;
         }
         match SessionFile::at(path) {
@@ -191,6 +195,15 @@ pub fn list_sessions(dir: &Path) -> Result<Vec<SessionFile>> {
     }
     out.sort_by(|a, b| b.modified.cmp(&a.modified).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
+}
+
+/// True for `<uuid>.jsonl`, the only name claude gives a session file.
+pub fn is_session_file_name(path: &Path) -> bool {
+    path.extension() == Some(OsStr::new("jsonl"))
+        && path
+            .file_stem()
+            .and_then(OsStr::to_str)
+            .is_some_and(is_uuid)
 }
 
 /// Every project folder under `<root>/projects`, by name.

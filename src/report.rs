@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use console::style;
 
 use crate::diagnose::{Diagnosis, STANDARD_WINDOW, Symptom};
-use crate::format::{ago, bar, cut, human_bytes, thousands};
+use crate::format::{ago, bar, cut, human_bytes, safe, thousands};
 use crate::live::LiveClaude;
 use crate::paths::SessionFile;
 use crate::session::{ErrorKind, SessionScan};
@@ -21,6 +21,12 @@ pub struct DiagnoseView<'a> {
     pub settings: &'a SettingsFindings,
     pub diagnosis: &'a Diagnosis,
     pub sessions_dir: &'a std::path::Path,
+    /// The project folder (named when it has no session).
+    pub project: &'a std::path::Path,
+    /// The nearest folder up that has sessions, when this one has none.
+    pub nearest: Option<std::path::PathBuf>,
+    /// The wizard's command line for this session (`ccrescue`, with the flags that chose it).
+    pub wizard: String,
 }
 
 pub fn print_diagnosis(
@@ -34,27 +40,57 @@ pub fn print_diagnosis(
     }
     let plan = &v.diagnosis.plan;
     let next = plan.iter().find(|s| s.command.is_some());
+    if v.file.is_none() {
+        return match &v.nearest {
+            Some(dir) => writeln!(
+                out,
+                "No session here: claude has none for {}. The nearest folder up with sessions is \
+                 {}: run `ccrescue diagnose -C {}`.",
+                safe(&v.project.display().to_string()),
+                safe(&dir.display().to_string()),
+                crate::ladder::quote(&dir.to_string_lossy())
+            ),
+            None => writeln!(
+                out,
+                "No session here: claude has none for {}. If claude ran in another folder, run \
+                 ccrescue there or pass -C DIR (`ccrescue sessions --all-projects` lists them all).",
+                safe(&v.project.display().to_string())
+            ),
+        };
+    }
     match (v.diagnosis.symptom, next) {
-        (Symptom::None, _) if v.file.is_none() => writeln!(
-            out,
-            "Nothing to rescue: this project has no session yet. If claude ran in another folder, \
-             pass -C DIR, or see them all with `ccrescue sessions --all-projects`."
-        ),
         (Symptom::None, _) => writeln!(out, "Nothing to rescue: this session is not blocked."),
         (_, Some(step)) => {
-            let line = step.shell_line().unwrap_or_default();
             // A running claude first: two writers on one session file is how sessions get lost.
-            if let Some(quit) = plan.first().filter(|s| s.step == "quit_claude") {
-                writeln!(out, "{} {}", style("Next:").bold(), quit.why)?;
-                writeln!(out, "{} {line}", style("Then:").bold())
-            } else {
-                writeln!(out, "{} {line}", style("Next:").bold())
+            let (first, then) = match plan.first().filter(|s| s.step == "quit_claude") {
+                Some(quit) => (Some(quit.why.as_str()), "Then:"),
+                None => (None, "Next:"),
+            };
+            if let Some(quit) = first {
+                writeln!(out, "{} {quit}", style("Next:").bold())?;
             }
+            // The wizard first: it makes the backup, runs the step and checks it worked. The
+            // bare claude command is for doing it by hand (and stays whole, to be copied).
+            writeln!(
+                out,
+                "{} run `{}` (the wizard: a backup, then step {} with its checks), or by hand:",
+                style(then).bold(),
+                v.wizard,
+                plan.iter().position(|s| std::ptr::eq(s, step)).unwrap_or(0) + 1
+            )?;
+            writeln!(
+                out,
+                "{}{}",
+                crate::format::WHOLE,
+                safe(&step.shell_line().unwrap_or_default())
+            )
         }
         (_, None) => writeln!(
             out,
-            "Next: {}",
-            plan.first().map(|s| s.why.as_str()).unwrap_or("")
+            "{} run `{}` (the wizard), or: {}",
+            style("Next:").bold(),
+            v.wizard,
+            safe(plan.first().map(|s| s.why.as_str()).unwrap_or(""))
         ),
     }
 }
@@ -73,7 +109,7 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
                 out,
                 "{} {} · {} · {} records · modified {}",
                 label(""),
-                file.path.display(),
+                safe(&file.path.display().to_string()),
                 human_bytes(scan.bytes),
                 thousands(scan.records),
                 ago(file.modified)
@@ -95,10 +131,13 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
             };
             writeln!(out, "{} {live}", label("Live"))?;
             problems_line(out, scan, file, &label)?;
+            if verbose {
+                every_finding(out, scan, &label)?;
+            }
         }
         _ => writeln!(
             out,
-            "{} none in {}",
+            "{} none: claude has no session for this folder (none in {})",
             label("Session"),
             v.sessions_dir.display()
         )?,
@@ -106,6 +145,9 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
     writeln!(out, "{} {}", label("Claude"), v.claude)?;
     pins_lines(out, v.settings, &label)?;
     writeln!(out)?;
+    if v.file.is_none() {
+        return Ok(()); // no diagnosis of nothing: the closing line says where sessions are
+    }
     let d = v.diagnosis;
     let headline = match d.symptom {
         Symptom::ContextOverflow => {
@@ -122,21 +164,50 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
     };
     writeln!(out, "Diagnosis: {headline}")?;
     for e in &d.evidence {
-        writeln!(out, "  - {e}")?;
+        writeln!(out, "  - {}", safe(e))?;
     }
     if !d.plan.is_empty() {
         writeln!(out, "Plan:")?;
         for (i, step) in d.plan.iter().enumerate() {
             match step.shell_line() {
-                Some(cmd) => {
-                    writeln!(out, "  {}. {}\n     {}", i + 1, step.why, style(cmd).cyan())?
-                }
-                None => writeln!(out, "  {}. {}", i + 1, step.why)?,
+                Some(cmd) => writeln!(
+                    out,
+                    "  {}. {}\n     {}",
+                    i + 1,
+                    safe(&step.why),
+                    style(safe(&cmd)).cyan()
+                )?,
+                None => writeln!(out, "  {}. {}", i + 1, safe(&step.why))?,
             }
         }
     }
     for n in &d.notes {
-        writeln!(out, "{} {n}", style("note:").dim())?;
+        writeln!(out, "{} {}", style("note:").dim(), safe(n))?;
+    }
+    Ok(())
+}
+
+/// `-v`: the rest of what the scan found.
+fn every_finding(
+    out: &mut dyn Write,
+    scan: &SessionScan,
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    let or_none = |v: &Option<String>| safe(v.as_deref().unwrap_or("(none recorded)")).into_owned();
+    writeln!(out, "{} {}", label("Model"), or_none(&scan.last_model))?;
+    writeln!(out, "{} {}", label("Folder"), or_none(&scan.cwd))?;
+    writeln!(out, "{} {}", label("Version"), or_none(&scan.version))?;
+    writeln!(
+        out,
+        "{} {} lines, {} records, {} blank, longest line {}",
+        label("Lines"),
+        thousands(scan.lines),
+        thousands(scan.records),
+        thousands(scan.blank_lines),
+        human_bytes(scan.largest_line)
+    )?;
+    if let Some(c) = scan.context {
+        writeln!(out, "{} context measured at line {}", label(""), c.line)?;
     }
     Ok(())
 }
@@ -221,7 +292,7 @@ fn media_line(
             "{}   line {}: {}{dims}, {}, ~{} tokens",
             label(""),
             b.line,
-            b.media_type,
+            safe(&b.media_type),
             human_bytes(b.bytes),
             thousands(b.est_tokens)
         )?;
@@ -312,9 +383,9 @@ fn pins_lines(
             out,
             "{} {} = {} in {}",
             label("Pin"),
-            p.key,
-            style(&p.value).yellow(),
-            p.file
+            safe(&p.key),
+            style(safe(&p.value)).yellow(),
+            safe(&p.file)
         )?;
     }
     for k in &s.knobs {
@@ -322,9 +393,9 @@ fn pins_lines(
             out,
             "{} {} = {} in {}",
             label("Knob"),
-            k.key,
-            k.value,
-            k.file
+            safe(&k.key),
+            safe(&k.value),
+            safe(&k.file)
         )?;
     }
     for p in &s.problems {
@@ -332,8 +403,8 @@ fn pins_lines(
             out,
             "{} {}: {}",
             label("Warning"),
-            p.file,
-            style(&p.problem).yellow()
+            safe(&p.file),
+            style(safe(&p.problem)).yellow()
         )?;
     }
     Ok(())

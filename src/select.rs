@@ -108,13 +108,50 @@ fn requested(ctx: &Ctx, wanted: &str) -> Result<SessionFile> {
             Some("ccrescue only works on claude's own session files; pass --config-dir if claude keeps them elsewhere".into()),
         ));
     }
-    match SessionFile::at(paths::normalize(&path)?) {
+    let path = paths::normalize(&path)?;
+    if !paths::is_session_file_name(&path) {
+        return Err(refused(
+            format!(
+                "{} is not a session: claude names its sessions <uuid>.jsonl \
+                 (an agent-*.jsonl file is a subagent's transcript, part of its parent session)",
+                path.display()
+            ),
+            Some(listing(ctx)),
+        ));
+    }
+    match SessionFile::at(path.clone()) {
         Ok(f) if f.path.is_file() => Ok(f),
         Ok(f) => Err(refused(format!("{} is not a file", f.path.display()), None)),
         Err(e) => Err(refused(
             format!("cannot open session {}: {e}", path.display()),
             Some(listing(ctx)),
         )),
+    }
+}
+
+/// The nearest folder above the project that claude has sessions for, if any (issue 16.9: run
+/// from `proj/src`, ccrescue should point at `proj`).
+pub fn nearest_with_sessions(ctx: &Ctx) -> Option<PathBuf> {
+    let dir_name = None; // CLAUDE_CODE_PROJECT_DIR_NAME names one folder, not its parents'
+    ctx.project.ancestors().skip(1).find_map(|dir| {
+        let sessions = paths::project_sessions_dir(&ctx.root, dir, dir_name).ok()?;
+        let found = paths::list_sessions(&sessions).ok()?;
+        (!found.is_empty()).then(|| dir.to_owned())
+    })
+}
+
+/// What to do when the project has no session: the nearest folder up that has some, else how
+/// to find them.
+pub fn no_session_hint(ctx: &Ctx) -> String {
+    match nearest_with_sessions(ctx) {
+        Some(dir) => format!(
+            "the nearest folder up with claude sessions is {}: run ccrescue there, or pass -C {}",
+            dir.display(),
+            crate::ladder::quote(&dir.to_string_lossy())
+        ),
+        None => "if claude ran in another folder, run ccrescue there or pass -C DIR \
+                 (`ccrescue sessions --all-projects` lists every project's sessions)"
+            .into(),
     }
 }
 
@@ -135,9 +172,9 @@ fn listing(ctx: &Ctx) -> String {
             s
         }
         _ => format!(
-            "this project has no sessions in {}; if claude ran in another folder, pass -C DIR \
-             (`ccrescue sessions --all-projects` lists them all)",
-            ctx.sessions_dir.display()
+            "this project has no sessions in {}; {}",
+            ctx.sessions_dir.display(),
+            no_session_hint(ctx)
         ),
     }
 }

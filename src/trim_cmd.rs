@@ -10,8 +10,9 @@ use serde_json::json;
 use crate::cli::TrimArgs;
 use crate::context::Ctx;
 use crate::error::{EXIT_OK, refused};
-use crate::format::human_bytes;
+use crate::format::{human_bytes, thousands};
 use crate::trim::{self, TrimOptions, TrimPlan};
+use crate::ui::{Prompter as _, TerminalPrompter};
 use crate::{fsx, live, select};
 
 /// Files above this size get a progress bar (on a terminal).
@@ -20,11 +21,12 @@ const PROGRESS_OVER: u64 = 50_000_000;
 pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     let Some(chosen) = select::choose(ctx)? else {
         return Err(refused(
-            format!("no session to trim in {}", ctx.sessions_dir.display()),
-            Some(
-                "run ccrescue in the folder you ran claude in, or pass -C DIR or --session ID|PATH"
-                    .into(),
+            format!(
+                "no session here to trim: claude has none for {} (in {})",
+                ctx.project.display(),
+                ctx.sessions_dir.display()
             ),
+            Some(select::no_session_hint(ctx)),
         ));
     };
     let path = chosen.file.path.clone();
@@ -70,9 +72,12 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     let mut out = io::stdout().lock();
     if ctx.args.dry_run || plan.is_empty() {
         if ctx.args.json {
-            print_json(&mut out, &plan, None)?;
+            print_json(&mut out, &plan, None, args, &chosen.file.id)?;
         } else if !ctx.args.quiet {
             print_lines(&mut out, &plan.summary_lines())?;
+            if let Some(v) = verdict(&plan, args, &chosen.file.id, plan.is_empty()) {
+                print_lines(&mut out, &[v])?;
+            }
             if ctx.args.dry_run && !plan.is_empty() {
                 writeln!(out, "Would change:")?;
                 print_lines(&mut out, &plan.change_lines())?;
@@ -85,6 +90,9 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     }
     if !ctx.args.json && !ctx.args.quiet {
         print_lines(&mut out, &plan.summary_lines())?;
+        if let Some(v) = verdict(&plan, args, &chosen.file.id, false) {
+            print_lines(&mut out, &[v])?;
+        }
         out.flush()?;
     }
     if !ctx.args.yes {
@@ -97,13 +105,9 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
                 ),
             ));
         }
-        let go = dialoguer::Confirm::new()
-            .with_prompt("Trim the session now?")
-            .default(true)
-            .interact()
-            .map_err(|e| {
-                anyhow::anyhow!("unable to read from the terminal for confirmation: {e}")
-            })?;
+        let go = TerminalPrompter::new()
+            .confirm("trim", "Trim the session now?", true)
+            .inspect_err(|_| eprintln!("Not trimmed: nothing was written."))?;
         if !go {
             writeln!(out, "Not trimmed: nothing was written.")?;
             return Ok(EXIT_OK);
@@ -113,7 +117,13 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     let done = trim::apply_plan(&path, plan, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     if ctx.args.json {
-        print_json(&mut out, &done.plan, Some(&done.backup))?;
+        print_json(
+            &mut out,
+            &done.plan,
+            Some(&done.backup),
+            args,
+            &chosen.file.id,
+        )?;
     } else {
         let blocks = done
             .plan
@@ -121,32 +131,76 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             .iter()
             .filter(|c| c.kind != trim::ChangeKind::DuplicateCopy)
             .count();
-        writeln!(
-            out,
+        let line = format!(
             "Trimmed {}: {blocks} block{} replaced, {} → {}. The original is kept as {}.",
             path.display(),
             if blocks == 1 { "" } else { "s" },
             human_bytes(done.plan.bytes_before),
             human_bytes(done.plan.bytes_after),
             done.backup.display()
-        )?;
+        );
+        print_lines(&mut out, &[line])?;
+        if let Some(v) = verdict(&done.plan, args, &chosen.file.id, true) {
+            print_lines(&mut out, &[v])?;
+        }
     }
     Ok(EXIT_OK)
 }
 
+/// The lines, safe and word-wrapped to the terminal (whole on a pipe).
 fn print_lines(out: &mut impl Write, lines: &[String]) -> io::Result<()> {
-    lines.iter().try_for_each(|l| writeln!(out, "{l}"))
+    let width = crate::format::width_of(&console::Term::stdout());
+    lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{}", crate::format::wrap(l, width)))
+}
+
+/// Whether the context fits the 200K standard window after the trim, and what to run next
+/// (issue 16.2: "~207,312 → ~205,660 tokens" alone did not say it was still too big). `done`:
+/// the trim has been made (or there is nothing to trim), so "next" is the step after it.
+fn verdict(plan: &TrimPlan, args: &TrimArgs, id: &str, done: bool) -> Option<String> {
+    let after = plan.tokens_after?;
+    let window = crate::diagnose::STANDARD_WINDOW;
+    let is = if done { "is" } else { "will be" };
+    if after < window {
+        return Some(format!(
+            "Fits: ~{} tokens {is} under the {}K standard window. Next: `ccrescue` compacts the \
+             session in a small model and returns you to Sonnet (or resume it yourself: \
+             claude --resume={id} --model {}).",
+            thousands(after),
+            window / 1000,
+            crate::ladder::RETURN_MODEL
+        ));
+    }
+    let more = if args.tool_output_over.is_none() && args.target_tokens.is_none() {
+        format!(
+            "`ccrescue trim --target-tokens {}` also shortens large tool outputs until it fits",
+            window * 9 / 10
+        )
+    } else {
+        "nothing more can be trimmed this way".to_owned()
+    };
+    Some(format!(
+        "Still too big: ~{} tokens {is} over the {}K standard window after this trim. Next: {more}; \
+         `ccrescue` (the wizard) compacts it in a small model instead.",
+        thousands(after),
+        window / 1000
+    ))
 }
 
 fn print_json(
     out: &mut impl Write,
     plan: &TrimPlan,
     backup: Option<&std::path::Path>,
+    args: &TrimArgs,
+    id: &str,
 ) -> Result<()> {
     let doc = json!({
         "session": plan.path,
         "trimmed": backup.is_some(),
         "backup": backup,
+        "fits": plan.tokens_after.map(|t| t < crate::diagnose::STANDARD_WINDOW),
+        "next": verdict(plan, args, id, backup.is_some()),
         "plan": plan,
     });
     writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;

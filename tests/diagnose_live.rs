@@ -86,7 +86,12 @@ fn a_running_claude_is_seen_with_its_pid_and_a_killed_one_is_not() {
     let quit = format!("Next: claude (pid {pid}) is running on this session: quit it first");
     assert!(lines[0].starts_with(&quit), "{}", quiet.stdout);
     assert!(
-        lines[1].starts_with("Then: cd ") && lines[1].contains("claude -p /compact"),
+        lines[1].starts_with("Then: run `ccrescue --session "),
+        "the wizard first: {}",
+        quiet.stdout
+    );
+    assert!(
+        lines[2].starts_with("     cd ") && lines[2].contains("claude -p /compact"),
         "{}",
         quiet.stdout
     );

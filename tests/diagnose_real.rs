@@ -55,8 +55,7 @@ fn overflow_session_gets_the_compaction_ladder() {
             "claude",
             "-p",
             "/compact",
-            "--resume",
-            f.session.id,
+            format!("--resume={}", f.session.id),
             "--model",
             "claude-haiku-4-5-20251001"
         ])
@@ -76,8 +75,8 @@ fn overflow_session_gets_the_compaction_ladder() {
         "tokens of 200,000",
         wording,
         "context overflow",
-        "Next: cd '",
-        "claude -p /compact --resume",
+        "Next: run `ccrescue` (the wizard: a backup, then step 1 with its checks), or by hand:\n     cd '",
+        "claude -p /compact --resume=",
     ] {
         assert!(
             human.stdout.contains(want),
@@ -429,7 +428,7 @@ fn commands_carry_the_config_dir_they_were_diagnosed_with() {
     )
     .expect_code(0);
     let want = format!(
-        "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 CLAUDE_CONFIG_DIR={} claude -p /compact --resume {}",
+        "CLAUDE_CODE_DISABLE_1M_CONTEXT=1 CLAUDE_CONFIG_DIR={} claude -p /compact --resume={}",
         cfg.display(),
         f.session.id
     );

@@ -114,7 +114,14 @@ fn trim_takes_the_screenshots_out_and_keeps_the_original_as_a_backup() {
         "the summary comes first:\n{}",
         done.stdout
     );
-    let last = done.stdout.lines().last().unwrap();
+    // The result, then whether it fits (issue 16.2).
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    assert!(
+        lines.last().unwrap().starts_with("Fits: ~"),
+        "{}",
+        done.stdout
+    );
+    let last = lines[lines.len() - 2];
     assert_eq!(
         last,
         format!(

@@ -178,7 +178,7 @@ fn another_session_picked_from_the_menu_is_the_one_rescued() {
     );
     t.wait_for("Compacted: the context is now", STEP);
     decline_the_return(&mut t);
-    let screen = t.wait_for(&format!("claude --resume {} --model", stuck.id), STEP);
+    let screen = t.wait_for(&format!("claude --resume={} --model", stuck.id), STEP);
     assert_eq!(t.wait_exit(STEP), 0, "{screen}");
 
     let asked = mock
@@ -239,7 +239,7 @@ fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
     assert_eq!(
         r.stdout,
         format!(
-            "cd {} && claude --resume {} --model claude-sonnet-4-6\n",
+            "cd {} && claude --resume={} --model claude-sonnet-4-6\n",
             project.display(),
             f.session.id
         )

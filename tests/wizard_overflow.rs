@@ -45,7 +45,7 @@ fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
         "CLAUDE_CODE_MAX_RETRIES=2 "
     };
     let compact_line = format!(
-        "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
+        "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume={id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
     );
     assert!(r.stderr.contains(&compact_line), "{}", r.stderr);
     assert!(
@@ -56,7 +56,7 @@ fn yes_compacts_in_the_small_model_and_sonnet_resumes_without_the_error() {
     // With --yes the last step is printed, not run: the exact command, alone on stdout.
     assert_eq!(
         r.stdout,
-        format!("{cd}claude --resume {id} --model {RETURN_MODEL}\n")
+        format!("{cd}claude --resume={id} --model {RETURN_MODEL}\n")
     );
 
     let compactions: Vec<_> = mock

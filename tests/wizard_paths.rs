@@ -142,7 +142,7 @@ fn a_fresh_session_with_a_1m_pin_gets_the_pin_fixed_under_yes() {
     assert_eq!(
         r.stdout,
         format!(
-            "cd {} && claude --resume {} --model claude-sonnet-4-6\n",
+            "cd {} && claude --resume={} --model claude-sonnet-4-6\n",
             project.display(),
             session.id
         )
@@ -235,9 +235,9 @@ fn without_a_terminal_or_yes_and_with_dry_run_nothing_changes() {
     for want in [
         "Plan (--dry-run: nothing was run or changed):".to_owned(),
         format!(
-            "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
+            "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 {cap}claude -p /compact --resume={id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
         ),
-        format!("$ {cd}claude --resume {id} --model claude-sonnet-4-6"),
+        format!("$ {cd}claude --resume={id} --model claude-sonnet-4-6"),
     ] {
         assert!(r.stdout.contains(&want), "{want:?} missing\n{}", r.stdout);
     }

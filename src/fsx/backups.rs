@@ -87,6 +87,7 @@ fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Resu
         number += 1;
     };
     sync_folder(path);
+    crate::restore::journal::record(path, &backup); // when and why (issue 16.6)
     Ok(backup)
 }
 
@@ -94,7 +95,10 @@ fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Resu
 /// where links fail. Refuses when `planned` is taken meanwhile or the link is not `original`.
 pub(super) fn backup_link(path: &Path, original: &File, planned: &Path) -> Result<PathBuf> {
     match fs::hard_link(path, planned) {
-        Ok(()) if names_this_file(planned, original) => Ok(planned.to_owned()),
+        Ok(()) if names_this_file(planned, original) => {
+            crate::restore::journal::record(path, planned); // when and why (issue 16.6)
+            Ok(planned.to_owned())
+        }
         Ok(()) => {
             let _ = fs::remove_file(planned);
             bail!(

@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx, args: &GuardArgs) -> Result<u8> {
     match &args.verb {
         None => status(ctx),
         Some(GuardVerb::Install(a)) => install(ctx, a),
-        Some(GuardVerb::Uninstall { scope }) => uninstall(ctx, *scope),
+        Some(GuardVerb::Uninstall(u)) => uninstall(ctx, u.scope),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::json::rfc3339;
 use crate::paths::SessionFile;
 use crate::{format, interrupt, live, select, ui};
 
+pub mod journal;
 mod prune;
 mod put_back;
 
@@ -32,10 +33,11 @@ pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
     let Some(chosen) = select::choose(ctx)? else {
         return Err(refused(
             format!(
-                "this project has no sessions in {}",
+                "no session here to restore: claude has none for {} (in {})",
+                ctx.project.display(),
                 ctx.sessions_dir.display()
             ),
-            Some("pass -C with the folder you ran claude in, or --session ID|PATH".into()),
+            Some(select::no_session_hint(ctx)),
         ));
     };
     let session = chosen.file;
@@ -112,6 +114,80 @@ fn backup_json(b: &BackupFile) -> Value {
     })
 }
 
+fn describe(b: &BackupFile) -> String {
+    format!(
+        "{}  {}, {}",
+        name(&b.path),
+        format::human_bytes(b.bytes),
+        format::ago(made(b))
+    )
+}
+
+/// A session's backups with what the journal says about them, and the default choice.
+pub(crate) struct Labelled<'a> {
+    pub backups: &'a [BackupFile],
+    pub entries: Vec<journal::Entry>,
+    /// The backup to preselect; `None` when the journal says nothing of ccrescue's is in effect.
+    pub default: Option<usize>,
+}
+
+impl<'a> Labelled<'a> {
+    pub fn of(session: &SessionFile, backups: &'a [BackupFile]) -> Labelled<'a> {
+        let entries = journal::entries_of(&session.path);
+        let default = match journal::default_choice(&entries, backups) {
+            journal::Choice::Backup(i) => Some(i),
+            journal::Choice::Nothing => None,
+            // The journal cannot tell (backups from before it, say): the newest.
+            journal::Choice::Unknown => (!backups.is_empty()).then_some(0),
+        };
+        Labelled {
+            backups,
+            entries,
+            default,
+        }
+    }
+
+    fn entry(&self, b: &BackupFile) -> Option<&journal::Entry> {
+        journal::entry_for(&self.entries, b)
+    }
+
+    /// When the backup was made: the journal's time, else the file system's best guess.
+    fn made(&self, b: &BackupFile) -> SystemTime {
+        self.entry(b)
+            .map_or_else(|| made(b), journal::Entry::made_at)
+    }
+
+    /// "before trim", or "not recorded" for a backup the journal has no entry for.
+    fn why(&self, b: &BackupFile) -> String {
+        self.entry(b)
+            .map_or_else(|| "reason not recorded".to_owned(), journal::Entry::label)
+    }
+
+    fn json(&self, b: &BackupFile) -> Value {
+        let i = self.backups.iter().position(|x| x == b);
+        json!({
+            "path": b.path.to_string_lossy(),
+            "modified": rfc3339(b.modified),
+            "made": rfc3339(self.made(b)),
+            "why": self.entry(b).map(|e| e.why.clone()),
+            "restored_from": self.entry(b).and_then(|e| e.from.as_ref()).map(|p| p.to_string_lossy()),
+            "default": i.is_some() && i == self.default,
+            "bytes": b.bytes,
+        })
+    }
+
+    /// One line for a menu: name, when, why, size.
+    fn describe(&self, b: &BackupFile) -> String {
+        format!(
+            "{}  {}, {}, {}",
+            short(&b.path),
+            format::ago(self.made(b)),
+            self.why(b),
+            format::human_bytes(b.bytes)
+        )
+    }
+}
+
 fn session_json(s: &SessionFile) -> Value {
     json!({
         "id": s.id,
@@ -127,21 +203,23 @@ fn name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-fn describe(b: &BackupFile) -> String {
-    format!(
-        "{}  {}, {}",
-        name(&b.path),
-        format::human_bytes(b.bytes),
-        format::ago(b.modified)
-    )
+/// A backup's (or the session's) name with the session id cut to its first block, for menus
+/// and tables on a terminal: `0d3a8e6f….jsonl.bak.1`.
+fn short(p: &Path) -> String {
+    let n = name(p);
+    match (n.split_once('-'), n.find(".jsonl")) {
+        (Some((head, _)), Some(ext)) if head.len() < ext => format!("{head}…{}", &n[ext..]),
+        _ => n,
+    }
 }
 
 fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> {
     let mut out = io::stdout().lock();
+    let labelled = Labelled::of(session, backups);
     if ctx.args.json {
         let doc = json!({
             "session": session_json(session),
-            "backups": backups.iter().map(backup_json).collect::<Vec<_>>(),
+            "backups": backups.iter().map(|b| labelled.json(b)).collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(EXIT_OK);
@@ -154,34 +232,72 @@ fn list(ctx: &Ctx, session: &SessionFile, backups: &[BackupFile]) -> Result<u8> 
         )?;
         return Ok(EXIT_OK);
     }
+    let width = format::width_of(&console::Term::stdout());
+    let mut out = format::FitLines::new(out, width);
     writeln!(
         out,
         "Backups of session {} ({}), newest first:",
         session.id,
-        session.path.display()
+        format::safe(&session.path.display().to_string())
     )?;
-    writeln!(out, "  {:<3} {:>13}  {:>9}  FILE", "#", "MODIFIED", "SIZE")?;
-    for (i, b) in backups.iter().enumerate() {
+    let whys: Vec<String> = backups
+        .iter()
+        .enumerate()
+        .map(|(i, b)| match Some(i) == labelled.default {
+            true => format!("{} (default)", labelled.why(b)),
+            false => labelled.why(b),
+        })
+        .collect();
+    let w_why = whys
+        .iter()
+        .map(|w| w.chars().count())
+        .chain([20])
+        .max()
+        .unwrap_or(0);
+    writeln!(
+        out,
+        "  {:<3} {:>11}  {:<w_why$}  {:>9}  FILE",
+        "#", "MADE", "WHY", "SIZE"
+    )?;
+    for (i, (b, why)) in backups.iter().zip(&whys).enumerate() {
         writeln!(
             out,
-            "  {:<3} {:>13}  {:>9}  {}",
+            "  {:<3} {:>11}  {:<w_why$}  {:>9}  {}",
             i + 1,
-            format::ago(b.modified),
+            format::ago(labelled.made(b)),
+            why,
             format::human_bytes(b.bytes),
-            b.path.display()
+            // The whole path for scripts; on a terminal the name (the folder is named above).
+            match width {
+                Some(_) => short(&b.path),
+                None => format::safe(&b.path.display().to_string()).into_owned(),
+            }
         )?;
     }
     writeln!(
         out,
-        "Now:  {:>13}  {:>9}  {}",
+        "  now {:>11}  {:<w_why$}  {:>9}  {}",
         format::ago(session.modified),
+        "the session as it is",
         format::human_bytes(session.bytes),
-        session.path.display()
+        match width {
+            Some(_) => short(&session.path),
+            None => format::safe(&session.path.display().to_string()).into_owned(),
+        }
     )?;
-    writeln!(
-        out,
-        "Put one back: ccrescue restore --backup FILE (or `ccrescue restore` to choose)."
-    )?;
+    match labelled.default {
+        Some(i) => writeln!(
+            out,
+            "Put one back: `ccrescue restore` asks (preselecting #{}, the state before ccrescue's \
+             last change); `--backup FILE` names one.",
+            i + 1
+        )?,
+        None => writeln!(
+            out,
+            "The session is as it was before ccrescue's first recorded change. Put one back \
+             anyway: `ccrescue restore --backup FILE`."
+        )?,
+    }
     Ok(EXIT_OK)
 }
 

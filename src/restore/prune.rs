@@ -79,19 +79,20 @@ pub(super) fn prune(
         for b in &doomed {
             eprintln!("  {}", describe(b));
         }
-        let yes = ui::ask(|term| {
-            dialoguer::Confirm::new()
-                .with_prompt(format!(
+        use ui::Prompter as _;
+        let yes = ui::TerminalPrompter::new()
+            .confirm(
+                "prune",
+                &format!(
                     "Delete these {} backup(s) of session {} ({})? They cannot be recovered.",
                     doomed.len(),
                     session.id,
                     format::human_bytes(bytes)
-                ))
-                .default(false)
-                .interact_on_opt(term)
-        })
-        .inspect_err(|_| eprintln!("Nothing deleted."))?;
-        if yes != Some(true) {
+                ),
+                false,
+            )
+            .inspect_err(|_| eprintln!("Nothing deleted."))?;
+        if !yes {
             eprintln!("Nothing deleted.");
             return Ok(EXIT_OK);
         }

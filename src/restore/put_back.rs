@@ -44,7 +44,9 @@ pub(super) fn put_back(
         eprintln!("Nothing restored.");
         return Ok(EXIT_OK);
     };
-    let mut out = io::stdout().lock();
+    // Human lines are word-wrapped to the terminal; JSON goes out as it is.
+    let width = format::width_of(&console::Term::stdout()).filter(|_| !ctx.args.json);
+    let mut out = format::FitLines::new(io::stdout().lock(), width);
     let mut backup =
         File::open(&from.path).with_context(|| format!("cannot open {}", from.path.display()))?;
     if same_bytes(&mut backup, &session.path)? {
@@ -78,6 +80,7 @@ pub(super) fn put_back(
         }
         return Ok(EXIT_OK);
     }
+    journal::set_reason(journal::Reason::Restore(from.path.clone()));
     let replaced = fsx::replace(
         &session.path,
         Backup::Link,
@@ -165,8 +168,17 @@ fn pick<'a>(
             )),
         };
     }
-    if ctx.args.yes {
-        return Ok(backups.first());
+    let labelled = Labelled::of(session, backups);
+    if ctx.args.yes || ctx.args.dry_run {
+        // --dry-run changes nothing: it shows what the default choice would do, terminal or not.
+        if labelled.default.is_none() {
+            eprintln!(
+                "No backup to default to: {} is as it was before ccrescue's first recorded change \
+                 (`ccrescue restore --list` shows the backups; --backup FILE puts one back anyway).",
+                name(&session.path)
+            );
+        }
+        return Ok(labelled.default.map(|i| &backups[i]));
     }
     if !ctx.interactive {
         return Err(refused(
@@ -182,25 +194,23 @@ fn pick<'a>(
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let mut s = describe(b);
-            if i == 0 {
-                s.push_str("  (newest)");
+            let mut s = labelled.describe(b);
+            if Some(i) == labelled.default {
+                s.push_str("  (default)");
             }
             s
         })
         .collect();
-    let choice = ui::ask(|term| {
-        dialoguer::Select::new()
-            .with_prompt(format!(
-                "Put which backup back into {}? (the current state is backed up first; Esc cancels)",
-                name(&session.path)
-            ))
-            .items(&items)
-            .default(0)
-            .interact_on_opt(term)
-    })
-    .inspect_err(|_| eprintln!("Nothing restored."))?;
-    Ok(choice.map(|i| &backups[i]))
+    use ui::Prompter as _;
+    let choice = ui::TerminalPrompter::new()
+        .select(
+            "backup",
+            "Put which backup back? (the current state is kept as a backup first)",
+            &items,
+            labelled.default.unwrap_or(0),
+        )
+        .inspect_err(|_| eprintln!("Nothing restored."))?;
+    Ok(Some(&backups[choice]))
 }
 
 fn backup_list_hint(backups: &[BackupFile]) -> String {

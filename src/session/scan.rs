@@ -369,7 +369,7 @@ fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
         let text = r
             .message_content
             .as_ref()
-            .map(|c| first_text(b, c))
+            .map(|c| any_text(b, c))
             .unwrap_or_default();
         record_error(
             s,
@@ -419,17 +419,18 @@ fn user(s: &mut SessionScan, no: u64, b: &[u8], r: &Record, content: &Span) {
         } else if s.first_prompt.is_none()
             && !r.is_meta
             && !r.is_compact_summary
-            && !text.starts_with('<')
+            && is_typed_prompt(&text)
         {
             s.first_prompt = Some(shorten(&text));
         }
         return;
     }
-    if s.first_prompt.is_none() && !r.is_meta && !r.is_compact_summary {
-        let text = first_text(b, content);
-        if !text.is_empty() && !text.starts_with('<') {
-            s.first_prompt = Some(shorten(&text));
-        }
+    if s.first_prompt.is_none()
+        && !r.is_meta
+        && !r.is_compact_summary
+        && let Some(text) = first_text(b, content)
+    {
+        s.first_prompt = Some(shorten(&text));
     }
     // The blocks were found by `Record::read`'s walk: the content is not walked again.
     for m in &r.media {
@@ -483,7 +484,8 @@ fn compaction_failure(s: &mut SessionScan, no: u64, text: String) {
 }
 
 /// The text of a content value: the string itself, or the first `text` block of an array.
-fn first_text(b: &[u8], content: &Span) -> String {
+/// The content's text: the string, or the first text block of a list.
+fn any_text(b: &[u8], content: &Span) -> String {
     if b[content.start] == b'"' {
         return js::string(b, content).unwrap_or_default();
     }
@@ -493,6 +495,25 @@ fn first_text(b: &[u8], content: &Span) -> String {
         .map_while(Result::ok)
         .find_map(|block| js::get(b, &block, "text").and_then(|t| js::string(b, &t)))
         .unwrap_or_default()
+}
+
+/// The first text block of a list-shaped content that the person typed (see [`is_typed_prompt`]).
+fn first_text(b: &[u8], content: &Span) -> Option<String> {
+    js::Items::of(b, content)
+        .into_iter()
+        .flatten()
+        .map_while(Result::ok)
+        .filter_map(|block| js::get(b, &block, "text").and_then(|t| js::string(b, &t)))
+        .find(|t| is_typed_prompt(t))
+}
+
+/// False for the text claude itself puts in a user record: `<ide_selection>`,
+/// `<system-reminder>`, `<command-name>` and other tagged blocks that precede or replace the
+/// prompt, and the `[Request interrupted by user…]` marker (issue 16.3: a real 2.0.37 session's
+/// first block was an `<ide_selection>`, and its first untagged text was such a marker).
+fn is_typed_prompt(text: &str) -> bool {
+    let t = text.trim_start();
+    !t.is_empty() && !t.starts_with('<') && !t.starts_with("[Request interrupted")
 }
 
 /// The first line of a prompt, cut to a length that fits a listing.

@@ -13,6 +13,7 @@ use super::shell::{self, EnvFix, Shell};
 use crate::claude::{self, Version};
 use crate::context::Ctx;
 use crate::error::{EXIT_FAILED, EXIT_OK, refused};
+use crate::format::safe;
 use crate::json;
 
 /// What happened to one file's fixes.
@@ -118,10 +119,12 @@ fn by_file(fixes: &[FileFix]) -> Vec<Vec<&FileFix>> {
 }
 
 fn confirm(file: &std::path::Path) -> Result<bool> {
-    Ok(dialoguer::Confirm::new()
-        .with_prompt(format!("Change {}?", super::fix::target_words(file)))
-        .default(true)
-        .interact_on(&console::Term::stderr())?)
+    use crate::ui::Prompter as _;
+    crate::ui::TerminalPrompter::new().confirm(
+        "fix_settings",
+        &format!("Change {}?", super::fix::target_words(file)),
+        true,
+    )
 }
 
 /// `[1m]`/1M marks for a model name, in words.
@@ -159,8 +162,8 @@ fn print_layers(
     let model = match &e.winner {
         Some(w) => format!(
             "{} ({} in {})",
-            w.value,
-            w.key,
+            safe(&w.value),
+            safe(&w.key),
             where_(w.scope, w.path.as_deref())
         ),
         None => "claude's default (nothing sets a model)".to_owned(),
@@ -226,8 +229,9 @@ fn print_layer(
         .chain(l.env.iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
     for (key, value) in rows {
         let name = key.trim_start_matches("env.");
+        let (key, value) = (safe(&key).into_owned(), safe(value).into_owned());
         let note = if key == "model" || name.ends_with("_MODEL") {
-            meaning_of(value, v)
+            meaning_of(&value, v)
         } else {
             String::new()
         };
@@ -244,8 +248,8 @@ fn print_layer(
 fn print_change(out: &mut dyn Write, f: &FileFix, dry_run: bool) -> io::Result<()> {
     let verb = if dry_run { "Would change" } else { "To change" };
     writeln!(out, "{verb} {} line {}:", f.file.display(), f.line)?;
-    writeln!(out, "  - {}", style(&f.before_text).red())?;
-    writeln!(out, "  + {}", style(&f.after_text).green())
+    writeln!(out, "  - {}", style(safe(&f.before_text)).red())?;
+    writeln!(out, "  + {}", style(safe(&f.after_text)).green())
 }
 
 fn print_outcomes(out: &mut dyn Write, outcomes: &[Outcome], quiet: bool) -> io::Result<()> {

@@ -16,7 +16,10 @@ impl Prompter for AssumeYes {
         items: &[String],
         default: usize,
     ) -> Result<usize> {
-        eprintln!("{prompt} {} (--yes)", items[default]);
+        eprintln!(
+            "{}",
+            super::for_stderr(&format!("{prompt} {} (--yes)", items[default]))
+        );
         Ok(default)
     }
 
@@ -31,7 +34,11 @@ impl Prompter for AssumeYes {
             (true, false) => "--yes without --allow-clear",
             _ => "--yes",
         };
-        eprintln!("{prompt} {} ({why})", if answer { "yes" } else { "no" });
+        let answer_text = if answer { "yes" } else { "no" };
+        eprintln!(
+            "{}",
+            super::for_stderr(&format!("{prompt} {answer_text} ({why})"))
+        );
         Ok(answer)
     }
 

@@ -29,7 +29,7 @@ pub trait Prompter {
     fn confirm(&mut self, id: &'static str, prompt: &str, default: bool) -> Result<bool>;
     /// A line for the person (stderr): what was found, what is being done, warnings.
     fn say(&mut self, line: &str) {
-        eprintln!("{line}");
+        eprintln!("{}", for_stderr(line));
     }
     /// A spinner showing elapsed time and a message; hidden when stderr is not a terminal.
     fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
@@ -37,6 +37,15 @@ pub trait Prompter {
     }
     /// True when a person is at a terminal ccrescue can hand to claude.
     fn at_terminal(&self) -> bool;
+}
+
+/// `text` as it goes to stderr: each of its lines made [`safe`](crate::format::safe) (it may
+/// quote a session or settings file) and fitted to the terminal's width (issue 16.4), so that
+/// no line wraps under a menu that redraws. Prose is word-wrapped rather than cut, so nothing
+/// said is lost; a `$ command` line and a word longer than the width (a path) stay whole, to
+/// be copied.
+pub fn for_stderr(text: &str) -> String {
+    crate::format::wrap(text, crate::format::width_of(&console::Term::stderr()))
 }
 
 /// A running spinner.
@@ -69,7 +78,7 @@ impl Spinner for StderrSpinner {
     }
     fn println(&self, line: &str) {
         // `ProgressBar::println` prints nothing while the bar is hidden; suspend always prints.
-        self.0.suspend(|| eprintln!("{line}"));
+        self.0.suspend(|| eprintln!("{}", for_stderr(line)));
     }
     fn finish(&self) {
         self.0.finish_and_clear();

@@ -118,12 +118,14 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
     };
     let Some(chosen) = select::choose(ctx)? else {
         eprintln!(
-            "No sessions in {}: nothing to rescue here.",
+            "No session here: claude has none for {} (in {}), so there is nothing to rescue.",
+            ctx.project.display(),
             ctx.sessions_dir.display()
         );
         eprintln!(
-            "{} run ccrescue in the folder you ran claude in, or pass -C DIR",
-            console::style("hint:").for_stderr().cyan().bold()
+            "{} {}",
+            console::style("hint:").for_stderr().cyan().bold(),
+            select::no_session_hint(ctx)
         );
         return Ok(EXIT_OK);
     };
@@ -217,8 +219,8 @@ impl Wizard<'_> {
                 Symptom::None => {
                     self.ui.say(
                         "Nothing to do: this session shows no 1M-context error and is not near the \
-                         standard window. Pick the symptom you see to go on anyway, or pass \
-                         --session with the stuck session.",
+                         standard window. If another session is the stuck one, run ccrescue again \
+                         and pick it (`ccrescue sessions` lists them), or pass --session ID.",
                     );
                     Ok(EXIT_OK)
                 }
@@ -243,10 +245,14 @@ impl Wizard<'_> {
     /// The few lines shown before the first question.
     fn look(&mut self, c: &Chosen, d: &Diagnosis) {
         let s = &c.scan;
+        // The first prompt gets what is left of the line (`Session  <id>  "…"`).
+        let room = crate::format::width_of(&console::Term::stderr()).map_or(50, |w| {
+            w.saturating_sub(9 + c.file.id.len() + 5).clamp(8, 50)
+        });
         let prompt = s
             .first_prompt
             .as_deref()
-            .map(|p| format!("  \"{}\"", cut(p, 50)))
+            .map(|p| format!("  \"{}\"", cut(p, room)))
             .unwrap_or_default();
         self.ui.say(&format!(
             "Session  {}{prompt}\n         modified {}, {}",
@@ -268,14 +274,21 @@ impl Wizard<'_> {
         self.ui.say(&format!("Context  {context}"));
         let media = s.media.images + s.media.documents;
         if media > 0 {
+            let since = if s.compactions > 0 {
+                " since the last compaction"
+            } else {
+                ""
+            };
             self.ui.say(&format!(
-                "Images   {media} since the last compaction, about {} tokens",
+                "Images   {media}{since}, about {} tokens",
                 thousands(s.media.est_tokens)
             ));
         }
         let error = match s.open_error() {
             Some(e) => format!("{} (line {})", cut(&e.text, 90), e.line),
-            None => "none open".to_owned(),
+            // The words diagnose uses for the same facts.
+            None if s.last_error.is_some() => "none open (the session moved on since)".to_owned(),
+            None => "none recorded".to_owned(),
         };
         self.ui.say(&format!("Error    {error}"));
         let live = match self.world.live(&c.file.id) {
@@ -301,9 +314,16 @@ impl Wizard<'_> {
 
     fn pick_session(&mut self, current: Chosen) -> Result<Chosen> {
         let list = self.world.sessions()?;
+        // On a narrow terminal the id's first block is enough to tell sessions apart, and leaves
+        // room for the first prompt, which is how people recognise them.
+        let narrow = crate::format::width_of(&console::Term::stderr()).is_some_and(|w| w < 100);
         let items: Vec<String> = list
             .iter()
             .map(|f| {
+                let id = match f.id.split_once('-') {
+                    Some((head, _)) if narrow => format!("{head}…"),
+                    _ => f.id.clone(),
+                };
                 let prompt = self
                     .world
                     .scan(&f.path)
@@ -312,8 +332,7 @@ impl Wizard<'_> {
                     .map(|p| cut(&p, 40))
                     .unwrap_or_default();
                 format!(
-                    "{}  {:>9}  {:>8}  {prompt}",
-                    f.id,
+                    "{id}  {:>9}  {:>8}  {prompt}",
                     ago(f.modified),
                     human_bytes(f.bytes)
                 )

@@ -1,6 +1,7 @@
 //! Everything the wizard does to the world, behind one trait: reading sessions, the live check,
 //! backups, running claude, trimming, writing the handoff note. `Real` does it; unit tests put a
 //! recording fake in its place, so the same wizard code runs in both.
+use crate::restore::journal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -113,6 +114,7 @@ impl World for Real {
 
     fn backup(&mut self, path: &Path) -> Result<PathBuf> {
         self.changed = true;
+        journal::set_reason(journal::Reason::Compaction);
         fsx::backup_copy(path)
     }
 
@@ -140,6 +142,7 @@ impl World for Real {
 
     fn trim(&mut self, path: &Path) -> Result<PathBuf> {
         self.changed = true;
+        journal::set_reason(journal::Reason::Trim);
         trim_rung::apply(path, self.shown_trim.take())
     }
 
@@ -159,6 +162,7 @@ impl World for Real {
 
     fn fix_settings(&mut self, fixes: &[FileFix]) -> Result<Option<PathBuf>> {
         self.changed = true;
+        journal::set_reason(journal::Reason::SettingsFix);
         Ok(crate::settings::fix::apply_file(fixes)?.backup)
     }
 

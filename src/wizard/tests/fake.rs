@@ -213,6 +213,6 @@ pub(super) fn staged(compactions: Vec<Headless>, scans: Vec<SessionScan>) -> Fak
     }
 }
 
-pub(super) const COMPACT_ARGS: &str = "-p /compact --resume 11111111-2222-3333-4444-555555555555 --model small-model --output-format stream-json --verbose";
+pub(super) const COMPACT_ARGS: &str = "-p /compact --resume=11111111-2222-3333-4444-555555555555 --model small-model --output-format stream-json --verbose";
 pub(super) const RETURN_ARGS: &str =
-    "--resume 11111111-2222-3333-4444-555555555555 --model back-model";
+    "--resume=11111111-2222-3333-4444-555555555555 --model back-model";
