@@ -93,7 +93,7 @@ fn a_refusal_for_size_trims_media_then_tool_outputs_whatever_the_estimate() {
         ui.questions
     );
     assert!(!said.contains("Nothing"), "{said}");
-    assert_eq!(out, format!("cd / && claude {RETURN_ARGS}\n"));
+    assert_eq!(out, format!("{}\n", super::in_root(RETURN_ARGS)));
 }
 
 /// No media at all: the tool outputs are the first trim; when nothing is left, the message says
