@@ -1,14 +1,18 @@
 //! `trim`: takes base64 images and documents (and, on request, long text tool outputs) out of a
-//! session file so the next request — or the next compaction — fits. Two streaming passes: `plan`
-//! reads the file once (scan + candidates) and chooses; `apply` writes the file again with the
-//! chosen blocks spliced out, through `fsx::replace` (backup link, temp file, validation, rename).
+//! session file so the next request — or the next compaction — fits. The session is read once:
+//! `plan` streams it (scan + candidates, each located by its byte offsets) and chooses; `apply`
+//! copies the kept bytes into a temp file, jumping over the chosen spans by those offsets, through
+//! `fsx::replace` (backup link, temp file, validation of the temp file alone, rename).
 //! Lines are never deleted; every line without a chosen block is copied through byte for byte.
 mod blocks;
+mod locate;
 mod plan;
 pub mod rewrite;
 mod validate;
 mod write;
 
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +21,7 @@ use anyhow::{Context as _, Result};
 use crate::session::Scanner;
 use crate::session::lines::for_each_line;
 use crate::{fsx, interrupt};
+use locate::Located;
 
 pub use blocks::{ChangeKind, Limits, TEXT_BYTES_PER_TOKEN};
 pub use plan::{Change, KeptLine, KindTotal, TrimPlan};
@@ -106,6 +111,12 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
             return;
         };
         let candidates = blocks::find(line.bytes, &record, &limits);
+        if candidates.is_empty() {
+            return;
+        }
+        let fixed = locate::Fixed::of(line.bytes, &record);
+        let locate =
+            |span: &_, with| Located::new(line.number, line.offset, line.bytes, span, with);
         let mut media = false;
         for (ordinal, c) in candidates.into_iter().enumerate() {
             media |= c.kind != ChangeKind::ToolOutput;
@@ -117,8 +128,11 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                 media_type: c.media_type,
                 width: c.width,
                 height: c.height,
+                image_bytes: c.image_bytes,
                 est_tokens: c.est_tokens,
                 ordinal: Some(ordinal),
+                at: vec![locate(&c.span, c.replacement)],
+                fixed,
             });
         }
         if media && DROP_TOOL_USE_RESULT_COPIES {
@@ -130,10 +144,13 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                     media_type: None,
                     width: None,
                     height: None,
+                    image_bytes: None,
                     bytes: spans.iter().map(|s| s.len() as u64).sum(),
                     bytes_after: 2 * spans.len() as u64,
                     est_tokens: 0,
                     ordinal: None,
+                    at: spans.iter().map(|s| locate(s, b"\"\"".to_vec())).collect(),
+                    fixed,
                 });
             }
         }
@@ -155,11 +172,12 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
     let estimate = tokens_before.unwrap_or_else(|| found.iter().map(|c| c.est_tokens).sum());
     let (mut changes, target_reached) = plan::choose(found, opts.target_tokens, estimate);
     // A copy goes with its image: only on lines where a media block is replaced.
-    copies.retain(|d| {
-        changes
-            .iter()
-            .any(|c| c.line == d.line && c.kind != ChangeKind::ToolOutput)
-    });
+    let media_lines: BTreeSet<u64> = changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::ToolOutput)
+        .map(|c| c.line)
+        .collect();
+    copies.retain(|d| media_lines.contains(&d.line));
     changes.extend(copies);
     changes.sort_by_key(|c| (c.line, c.ordinal.unwrap_or(usize::MAX)));
     let saved: u64 = changes.iter().map(|c| c.est_tokens).sum();
@@ -207,8 +225,8 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
         damaged_lines,
         non_utf8_lines: scan.non_utf8_lines,
         torn_last_line: scan.torn_last_line,
+        lines: scan.lines,
         stamp,
-        tool_output_over: opts.tool_output_over(),
     })
 }
 
@@ -227,7 +245,10 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             plan,
         });
     }
-    if stamp(path)? != plan.stamp {
+    // The copy is read from this descriptor: it must be the file that was planned, as it was.
+    let source =
+        File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
+    if stamp_of(&source.metadata()?) != plan.stamp || stamp(path)? != plan.stamp {
         anyhow::bail!(
             "{} changed since it was read (is claude writing it?); nothing was written — run ccrescue trim again",
             path.display()
@@ -239,11 +260,19 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             plan.backup.display()
         );
     }
+    let crc = Cell::new(None);
     let replaced = fsx::replace(
         path,
         fsx::Backup::Link,
-        |out| write::trimmed(path, &plan, out, progress),
-        |temp| validate::trimmed(path, temp, &plan),
+        |out| {
+            crc.set(Some(write::trimmed(&source, &plan, out, progress)?));
+            Ok(())
+        },
+        |temp| {
+            let temp =
+                File::open(temp).with_context(|| format!("cannot read {}", temp.display()))?;
+            validate::trimmed(&temp, &plan, crc.get().unwrap_or_default())
+        },
     )?;
     let backup = replaced.backup.unwrap_or_else(|| plan.backup.clone());
     Ok(Trimmed { backup, plan })
@@ -252,10 +281,14 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
 fn stamp(path: &Path) -> Result<plan::Stamp> {
     let meta =
         fs::metadata(path).with_context(|| format!("cannot read session {}", path.display()))?;
-    Ok(plan::Stamp {
+    Ok(stamp_of(&meta))
+}
+
+fn stamp_of(meta: &fs::Metadata) -> plan::Stamp {
+    plan::Stamp {
         len: meta.len(),
         modified: meta.modified().ok(),
-    })
+    }
 }
 
 fn file_name(path: &Path) -> String {

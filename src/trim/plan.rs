@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::blocks::ChangeKind;
+use super::locate::{Fixed, Located};
 use crate::format::{human_bytes, thousands};
 
 /// One block a trim replaces.
@@ -21,6 +22,9 @@ pub struct Change {
     pub width: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Images and documents: the size of the file the base64 holds (what the placeholder says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_bytes: Option<u64>,
     /// Bytes of the block in the file now.
     pub bytes: u64,
     /// Bytes of what replaces it.
@@ -31,6 +35,12 @@ pub struct Change {
     /// The block's index among the line's candidates (`blocks::find`); `None` for a copy.
     #[serde(skip)]
     pub(crate) ordinal: Option<usize>,
+    /// Where in the file the change is made (a copy may empty several strings).
+    #[serde(skip)]
+    pub(crate) at: Vec<Located>,
+    /// The line's parts that must not change.
+    #[serde(skip)]
+    pub(crate) fixed: Fixed,
 }
 
 impl Change {
@@ -89,9 +99,9 @@ pub struct TrimPlan {
     pub torn_last_line: bool,
     #[serde(skip)]
     pub(crate) stamp: Stamp,
-    /// Text tool outputs longer than this were candidates.
+    /// Lines of the file when planned (a torn last line included).
     #[serde(skip)]
-    pub(crate) tool_output_over: Option<u64>,
+    pub(crate) lines: u64,
 }
 
 impl TrimPlan {
@@ -259,10 +269,13 @@ mod tests {
             media_type: None,
             width: None,
             height: None,
+            image_bytes: None,
             bytes: est * 10,
             bytes_after: 10,
             est_tokens: est,
             ordinal: Some(0),
+            at: vec![],
+            fixed: Fixed::default(),
         }
     }
 

@@ -174,9 +174,10 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
     let p = plan(&path, &TrimOptions::default()).unwrap();
     let temp = dir.path().join("temp");
     let mut good = vec![];
-    write::trimmed(&path, &p, &mut good, &mut |_| {}).unwrap();
+    let crc = write::trimmed(File::open(&path).unwrap(), &p, &mut good, &mut |_| {}).unwrap();
     fs::write(&temp, &good).unwrap();
-    validate::trimmed(&path, &temp, &p).unwrap();
+    // The temp file alone is read: the session is not.
+    validate::trimmed(File::open(&temp).unwrap(), &p, crc).unwrap();
     let text = String::from_utf8(good).unwrap();
     let in_line_2 = |from: &str, to: &str| {
         let i = text.rfind(from).unwrap();
@@ -185,19 +186,19 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
     for (bad, why) in [
         (
             text.replacen("hello", "hellO", 1),
-            "a line that was not to change changed",
+            "does not hold the bytes that were written",
         ),
         (
             text.replacen("\"u1\"", "\"u2\"", 1),
-            "a record field outside message.content",
+            "at line 2: a record field outside message.content",
         ),
         (
             in_line_2("\"role\":\"user\",", "\"role\":\"usr\", "),
-            "a message field other than content",
+            "at line 2: a message field other than content",
         ),
         (
             text.replacen("\n", " ", 1),
-            "at line 1: a line that was not to change",
+            "the trimmed file has 1 lines, 2 were expected",
         ),
     ] {
         fs::write(&temp, &bad).unwrap();
@@ -206,7 +207,26 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
             text.len(),
             "same size, so only the line checks can tell"
         );
-        let err = validate::trimmed(&path, &temp, &p).unwrap_err().to_string();
+        let err = validate::trimmed(File::open(&temp).unwrap(), &p, crc)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(why), "{err}");
     }
+}
+
+#[test]
+fn a_span_that_moved_since_the_plan_is_refused_while_writing() {
+    let line = user("u", &format!("[{}]", image(&"A".repeat(400))));
+    let (_dir, path) = session(&[user("u0", "\"hi\""), line.clone()], "");
+    let p = plan(&path, &TrimOptions::default()).unwrap();
+    // Same size, one byte earlier: the image's ends are no longer where the plan found them.
+    let shifted = format!("{}\n{line} \n", user("u0", "\"h\""));
+    let mut out = vec![];
+    let err = write::trimmed(std::io::Cursor::new(shifted), &p, &mut out, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 2 changed since the session was read"),
+        "{err}"
+    );
 }
