@@ -185,8 +185,10 @@ fn tool_output_strings(line: &[u8], content: &Span, over: u64) -> Vec<Span> {
     out
 }
 
-/// The non-empty string values under a `base64` key anywhere in `toolUseResult` (claude keeps a
-/// second copy of a Read image at `toolUseResult.file.base64`), each to be replaced by `""`.
+/// The non-empty base64 strings anywhere in `toolUseResult`, each to be replaced by `""`: the
+/// values under a `base64` key (claude keeps a second copy of a Read image at
+/// `toolUseResult.file.base64`), and the `data` of `{"type":"base64",…}` sources (an MCP tool's
+/// result is kept there as a list of content blocks, images included; issue 16 point 2).
 pub fn duplicate_copies(line: &[u8], record: &Record) -> Vec<Span> {
     let mut out = vec![];
     if let Some(span) = &record.tool_use_result {
@@ -201,17 +203,33 @@ fn base64_strings(
     out: &mut Vec<Span>,
 ) -> Result<usize, js::SyntaxError> {
     match v.first() {
-        Some(b'{') => v.object(|key, v| {
-            if &line[key] == b"base64" && v.first() == Some(b'"') {
-                let end = v.skip()?;
-                if end - v.start > 2 {
-                    out.push(v.start..end);
+        Some(b'{') => {
+            let (mut data, mut is_base64) = (None, false);
+            let end = v.object(|key, v| {
+                let key = &line[key];
+                if (key == b"base64" || key == b"data") && v.first() == Some(b'"') {
+                    let end = v.skip()?;
+                    if end - v.start > 2 {
+                        if key == b"base64" {
+                            out.push(v.start..end);
+                        } else {
+                            data = Some(v.start..end);
+                        }
+                    }
+                    Ok(end)
+                } else if key == b"type" && v.first() == Some(b'"') {
+                    let end = v.skip()?;
+                    is_base64 = &line[v.start..end] == b"\"base64\"";
+                    Ok(end)
+                } else {
+                    base64_strings(line, v, out)
                 }
-                Ok(end)
-            } else {
-                base64_strings(line, v, out)
+            })?;
+            if let (Some(data), true) = (data, is_base64) {
+                out.push(data);
             }
-        }),
+            Ok(end)
+        }
         Some(b'[') => v.array(|v| base64_strings(line, v, out)),
         _ => v.skip(),
     }
@@ -254,6 +272,18 @@ mod tests {
         let dups = duplicate_copies(line, &r);
         assert_eq!(dups.len(), 1);
         assert_eq!(&line[dups[0].clone()], b"\"AAAA\"");
+    }
+
+    #[test]
+    fn a_list_shaped_tool_use_result_copy_is_found() {
+        // An MCP screenshot tool: toolUseResult holds the content blocks themselves.
+        let line = br#"{"message":{"content":[{"type":"tool_result","content":[{"type":"image","source":{"data":"QUJD","media_type":"image/png","type":"base64"}}]}]},"toolUseResult":[{"type":"text","text":"shot"},{"type":"image","source":{"data":"QUJD","media_type":"image/png","type":"base64"}},{"type":"url","data":"keep"}]}"#;
+        let r = Record::read(line).unwrap();
+        let dups = duplicate_copies(line, &r);
+        assert_eq!(dups.len(), 1);
+        assert_eq!(&line[dups[0].clone()], b"\"QUJD\"");
+        assert!(line[..dups[0].start].ends_with(br#"{"data":"#));
+        assert!(dups[0].start > r.tool_use_result.unwrap().start);
     }
 
     #[test]
