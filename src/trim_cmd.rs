@@ -18,7 +18,8 @@ use crate::{fsx, live, select};
 const PROGRESS_OVER: u64 = 50_000_000;
 
 pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
-    let Some(chosen) = select::choose(ctx)? else {
+    // Not `choose`: with --session that would read the whole session once more.
+    let Some((file, why)) = select::choose_file(ctx)? else {
         return Err(refused(
             format!("no session to trim in {}", ctx.sessions_dir.display()),
             Some(
@@ -27,7 +28,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             ),
         ));
     };
-    let path = chosen.file.path.clone();
+    let path = file.path.clone();
     let warn = |text: &str| {
         eprintln!(
             "{} {text}",
@@ -35,10 +36,10 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
         )
     };
     fsx::sweep_stale_temps_beside(&path, warn);
-    if let Some(why) = &chosen.why {
+    if let Some(why) = &why {
         eprintln!("{} {why}", console::style("note:").for_stderr().bold());
     }
-    if let Some(claude) = live::find_live(&ctx.root, &chosen.file.id) {
+    if let Some(claude) = live::find_live(&ctx.root, &file.id) {
         let what = format!(
             "claude (pid {}) is running on this session: quit it first (type /exit, or press Ctrl-C twice)",
             claude.pid
@@ -48,7 +49,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             // images in memory and sends them on every request until it is restarted.
             warn(&format!(
                 "{what}; trimming anyway (--force): that claude still holds the removed blocks and sends them until you quit it and run `claude --resume {}`",
-                chosen.file.id
+                file.id
             ));
         } else if !ctx.args.dry_run {
             return Err(refused(
@@ -62,8 +63,8 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
         tool_output_over: args.tool_output_over,
         target_tokens: args.target_tokens,
     };
-    let show_bar = chosen.file.bytes > PROGRESS_OVER && !ctx.args.quiet;
-    let bar = progress_bar(show_bar, chosen.file.bytes, "reading");
+    let show_bar = file.bytes > PROGRESS_OVER && !ctx.args.quiet;
+    let bar = progress_bar(show_bar, file.bytes, "reading");
     let plan = trim::plan_with(&path, &opts, &mut |done| bar.set_position(done))?;
     bar.finish_and_clear();
 

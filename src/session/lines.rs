@@ -6,9 +6,9 @@ use std::io::{self, Read};
 use memchr::memchr_iter;
 
 /// Initial buffer size: large enough that read syscalls are cheap, small enough to stay in cache.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 2 << 20;
 /// Bytes asked for per read: the scan reads them while they are still in L2.
-const READ: usize = 256 << 10;
+const READ: usize = 1 << 20;
 /// A buffer grown for long lines is kept up to this size (regrowing it for every multi-megabyte
 /// image line costs page faults); past it, it shrinks back after the line.
 const KEEP_UP_TO: usize = 32 << 20;
