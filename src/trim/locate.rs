@@ -11,13 +11,46 @@ use crate::session::record::Record;
 /// Bytes kept from each end of a replaced span: enough to see a shifted or rewritten span.
 const FINGERPRINT: usize = 32;
 
+/// Replacement bytes the plan keeps in memory, at most (a placeholder is ~150 bytes; a shortened
+/// tool output is ~10 KB, and thousands of them would not fit the memory budget of a trim).
+pub(crate) const KEEP_REPLACEMENTS: usize = 16 << 20;
+
+/// What replaces a span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum With {
+    Bytes(Vec<u8>),
+    /// A tool output shortened to about this many bytes, made again by the writing pass from the
+    /// span (read a second time: only once the kept replacements reach `KEEP_REPLACEMENTS`).
+    Shortened {
+        keep: u64,
+        len: usize,
+    },
+}
+
+impl With {
+    /// `bytes` as the replacement, unless `kept` (bytes kept so far) is over the budget and
+    /// `shortened` says how to make them again.
+    pub fn keep_or(bytes: Vec<u8>, kept: &mut usize, shortened: Option<u64>) -> With {
+        match shortened {
+            Some(keep) if *kept + bytes.len() > KEEP_REPLACEMENTS => With::Shortened {
+                keep,
+                len: bytes.len(),
+            },
+            _ => {
+                *kept += bytes.len();
+                With::Bytes(bytes)
+            }
+        }
+    }
+}
+
 /// One replacement, by absolute file offsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Located {
     /// 1-based line the span is in.
     pub line: u64,
     pub span: Range<u64>,
-    pub with: Vec<u8>,
+    pub with: With,
     /// The span's first and last bytes (up to `FINGERPRINT` each) when planned.
     pub head: Vec<u8>,
     pub tail: Vec<u8>,
@@ -25,7 +58,7 @@ pub(crate) struct Located {
 
 impl Located {
     /// `span` of `line_bytes` (a line starting at file offset `offset`), replaced by `with`.
-    pub fn new(line: u64, offset: u64, line_bytes: &[u8], span: &Span, with: Vec<u8>) -> Located {
+    pub fn new(line: u64, offset: u64, line_bytes: &[u8], span: &Span, with: With) -> Located {
         let bytes = &line_bytes[span.clone()];
         let n = FINGERPRINT.min(bytes.len());
         Located {
@@ -108,7 +141,13 @@ mod tests {
     fn located_keeps_both_ends() {
         let line = format!("{{\"data\":\"{}\"}}", "A".repeat(100) + &"B".repeat(100));
         let span = 8..line.len() - 1;
-        let l = Located::new(3, 1000, line.as_bytes(), &span, b"\"\"".to_vec());
+        let l = Located::new(
+            3,
+            1000,
+            line.as_bytes(),
+            &span,
+            With::Bytes(b"\"\"".to_vec()),
+        );
         assert_eq!(l.span, 1008..1000 + line.len() as u64 - 1);
         assert_eq!(l.head, format!("\"{}", "A".repeat(31)).as_bytes());
         assert_eq!(l.tail, format!("{}\"", "B".repeat(31)).as_bytes());

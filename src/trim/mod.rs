@@ -21,7 +21,7 @@ use anyhow::{Context as _, Result};
 use crate::session::Scanner;
 use crate::session::lines::for_each_line;
 use crate::{fsx, interrupt};
-use locate::Located;
+use locate::{Located, With};
 
 pub use blocks::{ChangeKind, Limits, TEXT_BYTES_PER_TOKEN};
 pub use plan::{Change, KeptLine, KindTotal, TrimPlan};
@@ -88,6 +88,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
     let mut boundary = None;
     let mut next_check = CHECK_EVERY;
     let mut stop = None;
+    let mut kept = 0; // replacement bytes held by `found`
     let bytes = for_each_line(file, |line| {
         if stop.is_some() {
             return;
@@ -99,6 +100,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
             if !opts.all {
                 found.clear();
                 copies.clear();
+                kept = 0;
             }
         }
         if line.offset >= next_check {
@@ -120,6 +122,9 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
         let mut media = false;
         for (ordinal, c) in candidates.into_iter().enumerate() {
             media |= c.kind != ChangeKind::ToolOutput;
+            let shortened = (c.kind == ChangeKind::ToolOutput)
+                .then_some(limits.tool_output_over)
+                .flatten();
             found.push(Change {
                 line: line.number,
                 kind: c.kind,
@@ -131,7 +136,10 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                 image_bytes: c.image_bytes,
                 est_tokens: c.est_tokens,
                 ordinal: Some(ordinal),
-                at: vec![locate(&c.span, c.replacement)],
+                at: vec![locate(
+                    &c.span,
+                    With::keep_or(c.replacement, &mut kept, shortened),
+                )],
                 fixed,
             });
         }
@@ -149,7 +157,10 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                     bytes_after: 2 * spans.len() as u64,
                     est_tokens: 0,
                     ordinal: None,
-                    at: spans.iter().map(|s| locate(s, b"\"\"".to_vec())).collect(),
+                    at: spans
+                        .iter()
+                        .map(|s| locate(s, With::Bytes(b"\"\"".to_vec())))
+                        .collect(),
                     fixed,
                 });
             }

@@ -230,3 +230,56 @@ fn a_span_that_moved_since_the_plan_is_refused_while_writing() {
         "{err}"
     );
 }
+
+#[test]
+fn tool_outputs_made_again_while_writing_come_out_the_same() {
+    // Past `KEEP_REPLACEMENTS` the plan stops holding shortened tool outputs and the writing
+    // pass makes them again from the file: the result must be the same bytes.
+    let long = "line of output é\\n".repeat(400);
+    let tool = |id: &str| {
+        user(
+            id,
+            &format!(r#"[{{"type":"tool_result","tool_use_id":"{id}","content":"{long}"}}]"#),
+        )
+    };
+    let (_dir, path) = session(&[tool("t1"), user("u", "\"hi\""), tool("t2")], "");
+    let opts = TrimOptions {
+        all: true,
+        tool_output_over: Some(500),
+        ..Default::default()
+    };
+    let p = plan(&path, &opts).unwrap();
+    assert_eq!(p.changes.len(), 2);
+    let write = |p: &TrimPlan| {
+        let mut out = vec![];
+        let crc = write::trimmed(File::open(&path).unwrap(), p, &mut out, &mut |_| {}).unwrap();
+        (out, crc)
+    };
+    let (kept, crc) = write(&p);
+    let mut remade = p.clone();
+    for c in &mut remade.changes {
+        for at in &mut c.at {
+            let locate::With::Bytes(b) = &at.with else {
+                panic!("a small plan keeps its replacements")
+            };
+            at.with = locate::With::Shortened {
+                keep: 500,
+                len: b.len(),
+            };
+        }
+    }
+    assert_eq!(write(&remade), (kept.clone(), crc));
+    assert!(kept.len() < 3000, "{}", kept.len());
+    // A planned size that no longer comes out is a change since the plan.
+    if let locate::With::Shortened { len, .. } = &mut remade.changes[1].at[0].with {
+        *len += 1;
+    }
+    let mut out = vec![];
+    let err = write::trimmed(File::open(&path).unwrap(), &remade, &mut out, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 3 changed since the session was read"),
+        "{err}"
+    );
+}

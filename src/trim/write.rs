@@ -7,8 +7,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use anyhow::{Result, anyhow, bail};
 
-use super::locate::Located;
-use super::{CHECK_EVERY, Progress, TrimPlan};
+use super::locate::{Located, With};
+use super::rewrite;
+use super::{CHECK_EVERY, Progress, TrimPlan, file_name};
 use crate::interrupt;
 
 /// Bytes per read of the parts that are kept.
@@ -21,6 +22,7 @@ pub(super) fn trimmed<R: Read + Seek>(
     out: &mut dyn Write,
     progress: Progress<'_>,
 ) -> Result<u32> {
+    let backup_name = file_name(&plan.backup);
     let mut splices: Vec<&Located> = plan.changes.iter().flat_map(|c| &c.at).collect();
     splices.sort_by_key(|s| s.span.start);
     let mut copy = Copy {
@@ -44,17 +46,35 @@ pub(super) fn trimmed<R: Read + Seek>(
         if copy.newlines + 1 != s.line {
             return Err(changed(s.line));
         }
-        // The span still starts and ends as planned: read its ends, skip the rest.
-        let mut head = vec![0; s.head.len()];
-        src.read_exact(&mut head).map_err(|_| changed(s.line))?;
-        src.seek(SeekFrom::Start(s.span.end - s.tail.len() as u64))?;
-        let mut tail = vec![0; s.tail.len()];
-        src.read_exact(&mut tail).map_err(|_| changed(s.line))?;
-        if head != s.head || tail != s.tail {
-            return Err(changed(s.line));
-        }
-        out.write_all(&s.with)?;
-        copy.crc.update(&s.with);
+        let made;
+        let with = match &s.with {
+            With::Bytes(bytes) => {
+                // The span still starts and ends as planned: read its ends, skip the rest.
+                let mut head = vec![0; s.head.len()];
+                src.read_exact(&mut head).map_err(|_| changed(s.line))?;
+                src.seek(SeekFrom::Start(s.span.end - s.tail.len() as u64))?;
+                let mut tail = vec![0; s.tail.len()];
+                src.read_exact(&mut tail).map_err(|_| changed(s.line))?;
+                if head != s.head || tail != s.tail {
+                    return Err(changed(s.line));
+                }
+                bytes
+            }
+            &With::Shortened { keep, len } => {
+                // Not kept in memory: made again from the span, which must give the same size.
+                let mut raw = vec![0; (s.span.end - s.span.start) as usize];
+                src.read_exact(&mut raw).map_err(|_| changed(s.line))?;
+                made = rewrite::shortened_string(&raw, keep, &backup_name)
+                    .map(|(bytes, _)| bytes)
+                    .filter(|b| {
+                        b.len() == len && raw.starts_with(&s.head) && raw.ends_with(&s.tail)
+                    })
+                    .ok_or_else(|| changed(s.line))?;
+                &made
+            }
+        };
+        out.write_all(with)?;
+        copy.crc.update(with);
         copy.at = s.span.end;
     }
     copy.through(&mut src, plan.bytes_before, out, progress)?;
