@@ -75,11 +75,15 @@ for SIZE in $SIZES; do
     : >"$BENCH/scaling.rss_trim"
     cat "$FILE" >/dev/null
     for ((i = 1; i <= RUNS; i++)); do
+        cat "$FILE" >/dev/null # the copies and syncs of the last run may have evicted it
         measure cat "$FILE" | cut -d' ' -f1 >>"$BENCH/scaling.cat"
         out=$(measure "$NEW" "${DIAG[@]}")
         echo "${out% *}" >>"$BENCH/scaling.diag"
         echo "${out#* }" >>"$BENCH/scaling.rss_diag"
-        [[ -z $BASE ]] || measure "$BASE" "${DIAG[@]}" | cut -d' ' -f1 >>"$BENCH/scaling.base_diag"
+        if [[ -n $BASE ]]; then
+            cat "$FILE" >/dev/null
+            measure "$BASE" "${DIAG[@]}" | cut -d' ' -f1 >>"$BENCH/scaling.base_diag"
+        fi
         fresh_copy
         measure bash -c 'cp "$1" "$2" && sync "$2"' _ "$FILE" "$OUT" | cut -d' ' -f1 >>"$BENCH/scaling.cp"
         fresh_copy
