@@ -69,6 +69,15 @@ pub fn choose(ctx: &Ctx) -> Result<Option<Chosen>> {
     }))
 }
 
+/// The session file to work on and why (as [`choose`]), without reading it when `--session`
+/// names it: for `trim`, which reads the session itself and should read it once (issue 12).
+pub fn choose_file(ctx: &Ctx) -> Result<Option<(SessionFile, Option<String>)>> {
+    if let Some(wanted) = &ctx.args.session {
+        return Ok(Some((requested(ctx, wanted)?, None)));
+    }
+    Ok(choose(ctx)?.map(|c| (c.file, c.why)))
+}
+
 /// Resolves `--session ID|PATH`, refusing ids that are not UUIDs and paths outside the projects folder.
 fn requested(ctx: &Ctx, wanted: &str) -> Result<SessionFile> {
     if paths::is_uuid(wanted) {

@@ -19,7 +19,8 @@ use crate::{fsx, live, select};
 const PROGRESS_OVER: u64 = 50_000_000;
 
 pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
-    let Some(chosen) = select::choose(ctx)? else {
+    // Not `choose`: with --session that would read the whole session once more.
+    let Some((file, why)) = select::choose_file(ctx)? else {
         return Err(refused(
             format!(
                 "no session here to trim: claude has none for {} (in {})",
@@ -29,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             Some(select::no_session_hint(ctx)),
         ));
     };
-    let path = chosen.file.path.clone();
+    let path = file.path.clone();
     let warn = |text: &str| {
         eprintln!(
             "{} {text}",
@@ -37,10 +38,10 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
         )
     };
     fsx::sweep_stale_temps_beside(&path, warn);
-    if let Some(why) = &chosen.why {
+    if let Some(why) = &why {
         eprintln!("{} {why}", console::style("note:").for_stderr().bold());
     }
-    if let Some(claude) = live::find_live(&ctx.root, &chosen.file.id) {
+    if let Some(claude) = live::find_live(&ctx.root, &file.id) {
         let what = format!(
             "claude (pid {}) is running on this session: quit it first (type /exit, or press Ctrl-C twice)",
             claude.pid
@@ -50,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             // images in memory and sends them on every request until it is restarted.
             warn(&format!(
                 "{what}; trimming anyway (--force): that claude still holds the removed blocks and sends them until you quit it and run `claude --resume {}`",
-                chosen.file.id
+                file.id
             ));
         } else if !ctx.args.dry_run {
             return Err(refused(
@@ -64,18 +65,18 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
         tool_output_over: args.tool_output_over,
         target_tokens: args.target_tokens,
     };
-    let show_bar = chosen.file.bytes > PROGRESS_OVER && !ctx.args.quiet;
-    let bar = progress_bar(show_bar, chosen.file.bytes, "reading");
+    let show_bar = file.bytes > PROGRESS_OVER && !ctx.args.quiet;
+    let bar = progress_bar(show_bar, file.bytes, "reading");
     let plan = trim::plan_with(&path, &opts, &mut |done| bar.set_position(done))?;
     bar.finish_and_clear();
 
     let mut out = io::stdout().lock();
     if ctx.args.dry_run || plan.is_empty() {
         if ctx.args.json {
-            print_json(&mut out, &plan, None, args, &chosen.file.id)?;
+            print_json(&mut out, &plan, None, args, &file.id)?;
         } else if !ctx.args.quiet {
             print_lines(&mut out, &plan.summary_lines())?;
-            if let Some(v) = verdict(&plan, args, &chosen.file.id, plan.is_empty()) {
+            if let Some(v) = verdict(&plan, args, &file.id, plan.is_empty()) {
                 print_lines(&mut out, &[v])?;
             }
             if ctx.args.dry_run && !plan.is_empty() {
@@ -90,7 +91,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     }
     if !ctx.args.json && !ctx.args.quiet {
         print_lines(&mut out, &plan.summary_lines())?;
-        if let Some(v) = verdict(&plan, args, &chosen.file.id, false) {
+        if let Some(v) = verdict(&plan, args, &file.id, false) {
             print_lines(&mut out, &[v])?;
         }
         out.flush()?;
@@ -117,13 +118,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
     let done = trim::apply_plan(&path, plan, &mut |n| bar.set_position(n))?;
     bar.finish_and_clear();
     if ctx.args.json {
-        print_json(
-            &mut out,
-            &done.plan,
-            Some(&done.backup),
-            args,
-            &chosen.file.id,
-        )?;
+        print_json(&mut out, &done.plan, Some(&done.backup), args, &file.id)?;
     } else {
         let blocks = done
             .plan
@@ -140,7 +135,7 @@ pub fn run(ctx: &Ctx, args: &TrimArgs) -> Result<u8> {
             done.backup.display()
         );
         print_lines(&mut out, &[line])?;
-        if let Some(v) = verdict(&done.plan, args, &chosen.file.id, true) {
+        if let Some(v) = verdict(&done.plan, args, &file.id, true) {
             print_lines(&mut out, &[v])?;
         }
     }

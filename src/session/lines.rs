@@ -6,12 +6,16 @@ use std::io::{self, Read};
 use memchr::memchr_iter;
 
 /// Initial buffer size: large enough that read syscalls are cheap, small enough to stay in cache.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 2 << 20;
 /// Bytes asked for per read: the scan reads them while they are still in L2.
-const READ: usize = 256 << 10;
+const READ: usize = 1 << 20;
 /// A buffer grown for long lines is kept up to this size (regrowing it for every multi-megabyte
 /// image line costs page faults); past it, it shrinks back after the line.
 const KEEP_UP_TO: usize = 32 << 20;
+/// A buffer full of one line grows by at most this much at a time, so that memory stays near
+/// the longest line (doubling gave up to twice it: a 1 GB line took 2 GB; issue 17 point 13).
+/// (glibc grows such large blocks by remapping their pages, not copying them.)
+const GROW_AT_MOST: usize = 32 << 20;
 
 /// One line as handed to the callback.
 #[derive(Clone, Copy)]
@@ -76,7 +80,7 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
     loop {
         if filled == buf.len() {
             // One line fills the whole buffer: grow it (the line is the only thing held).
-            buf.resize(buf.len() * 2, 0);
+            buf.resize(buf.len() + buf.len().min(GROW_AT_MOST), 0);
         }
         let want = buf.len().min(filled + READ);
         let n = match reader.read(&mut buf[filled..want]) {

@@ -53,6 +53,12 @@ pub fn image_tokens(width: u64, height: u64) -> u64 {
     (w * h).div_ceil(PIXELS_PER_TOKEN).max(1)
 }
 
+/// About the size of the file (image, PDF) a base64 text of `base64_len` bytes holds: what the
+/// placeholders and trim's summary call the image's size.
+pub fn decoded_bytes(base64_len: u64) -> u64 {
+    base64_len * 3 / 4
+}
+
 /// Width and height of the image in `base64`, decoding no more of it than the header needs.
 pub fn image_dimensions(base64: &[u8]) -> Option<(u64, u64)> {
     for prefix in HEADER_PREFIXES {

@@ -58,6 +58,8 @@ pub struct Candidate {
     pub media_type: Option<String>,
     pub width: Option<u64>,
     pub height: Option<u64>,
+    /// Media: the size of the file the base64 holds (the size the placeholder states).
+    pub image_bytes: Option<u64>,
     /// Estimated context tokens the change saves.
     pub est_tokens: u64,
 }
@@ -106,17 +108,23 @@ pub fn find(line: &[u8], record: &Record, limits: &Limits<'_>) -> Vec<Candidate>
             media_type: Some(media_type),
             width: measured.width,
             height: measured.height,
+            image_bytes: Some(media::decoded_bytes(measured.bytes)),
             est_tokens: measured.est_tokens,
         });
     }
     if let (Some(over), Some(content)) = (limits.tool_output_over, &record.message_content)
         && line.len() as u64 > over
     {
+        // The media blocks are in document order and do not overlap, and so are the tool
+        // outputs: one sweep tells which outputs lie inside a replaced block (issue 17 point 12:
+        // checking every pair took 21 s for 80,000 of each).
+        let media = out.len();
+        let mut m = 0;
         for span in tool_output_strings(line, content, over) {
-            if out
-                .iter()
-                .any(|c| c.span.start <= span.start && span.end <= c.span.end)
-            {
+            while m < media && out[m].span.end <= span.start {
+                m += 1;
+            }
+            if m < media && out[m].span.start <= span.start && span.end <= out[m].span.end {
                 continue;
             }
             if let Some((replacement, cut)) =
@@ -129,6 +137,7 @@ pub fn find(line: &[u8], record: &Record, limits: &Limits<'_>) -> Vec<Candidate>
                     media_type: None,
                     width: None,
                     height: None,
+                    image_bytes: None,
                     est_tokens: cut.div_ceil(TEXT_BYTES_PER_TOKEN),
                 });
             }
@@ -176,8 +185,10 @@ fn tool_output_strings(line: &[u8], content: &Span, over: u64) -> Vec<Span> {
     out
 }
 
-/// The non-empty string values under a `base64` key anywhere in `toolUseResult` (claude keeps a
-/// second copy of a Read image at `toolUseResult.file.base64`), each to be replaced by `""`.
+/// The non-empty base64 strings anywhere in `toolUseResult`, each to be replaced by `""`: the
+/// values under a `base64` key (claude keeps a second copy of a Read image at
+/// `toolUseResult.file.base64`), and the `data` of `{"type":"base64",…}` sources (an MCP tool's
+/// result is kept there as a list of content blocks, images included; issue 16 point 2).
 pub fn duplicate_copies(line: &[u8], record: &Record) -> Vec<Span> {
     let mut out = vec![];
     if let Some(span) = &record.tool_use_result {
@@ -192,17 +203,33 @@ fn base64_strings(
     out: &mut Vec<Span>,
 ) -> Result<usize, js::SyntaxError> {
     match v.first() {
-        Some(b'{') => v.object(|key, v| {
-            if &line[key] == b"base64" && v.first() == Some(b'"') {
-                let end = v.skip()?;
-                if end - v.start > 2 {
-                    out.push(v.start..end);
+        Some(b'{') => {
+            let (mut data, mut is_base64) = (None, false);
+            let end = v.object(|key, v| {
+                let key = &line[key];
+                if (key == b"base64" || key == b"data") && v.first() == Some(b'"') {
+                    let end = v.skip()?;
+                    if end - v.start > 2 {
+                        if key == b"base64" {
+                            out.push(v.start..end);
+                        } else {
+                            data = Some(v.start..end);
+                        }
+                    }
+                    Ok(end)
+                } else if key == b"type" && v.first() == Some(b'"') {
+                    let end = v.skip()?;
+                    is_base64 = &line[v.start..end] == b"\"base64\"";
+                    Ok(end)
+                } else {
+                    base64_strings(line, v, out)
                 }
-                Ok(end)
-            } else {
-                base64_strings(line, v, out)
+            })?;
+            if let (Some(data), true) = (data, is_base64) {
+                out.push(data);
             }
-        }),
+            Ok(end)
+        }
         Some(b'[') => v.array(|v| base64_strings(line, v, out)),
         _ => v.skip(),
     }
@@ -245,6 +272,18 @@ mod tests {
         let dups = duplicate_copies(line, &r);
         assert_eq!(dups.len(), 1);
         assert_eq!(&line[dups[0].clone()], b"\"AAAA\"");
+    }
+
+    #[test]
+    fn a_list_shaped_tool_use_result_copy_is_found() {
+        // An MCP screenshot tool: toolUseResult holds the content blocks themselves.
+        let line = br#"{"message":{"content":[{"type":"tool_result","content":[{"type":"image","source":{"data":"QUJD","media_type":"image/png","type":"base64"}}]}]},"toolUseResult":[{"type":"text","text":"shot"},{"type":"image","source":{"data":"QUJD","media_type":"image/png","type":"base64"}},{"type":"url","data":"keep"}]}"#;
+        let r = Record::read(line).unwrap();
+        let dups = duplicate_copies(line, &r);
+        assert_eq!(dups.len(), 1);
+        assert_eq!(&line[dups[0].clone()], b"\"QUJD\"");
+        assert!(line[..dups[0].start].ends_with(br#"{"data":"#));
+        assert!(dups[0].start > r.tool_use_result.unwrap().start);
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! `trim`: takes base64 images and documents (and, on request, long text tool outputs) out of a
-//! session file so the next request — or the next compaction — fits. Two streaming passes: `plan`
-//! reads the file once (scan + candidates) and chooses; `apply` writes the file again with the
-//! chosen blocks spliced out, through `fsx::replace` (backup link, temp file, validation, rename).
+//! session file so the next request — or the next compaction — fits. The session is read once:
+//! `plan` streams it (scan + candidates, each located by its byte offsets) and chooses; `apply`
+//! copies the kept bytes into a temp file, jumping over the chosen spans by those offsets, through
+//! `fsx::replace` (backup link, temp file, validation of the temp file alone, rename).
 //! Lines are never deleted; every line without a chosen block is copied through byte for byte.
 mod blocks;
+mod locate;
 mod plan;
 pub mod rewrite;
 mod validate;
 mod write;
 
+use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -17,6 +21,7 @@ use anyhow::{Context as _, Result};
 use crate::session::Scanner;
 use crate::session::lines::for_each_line;
 use crate::{fsx, interrupt};
+use locate::{Located, With};
 
 pub use blocks::{ChangeKind, Limits, TEXT_BYTES_PER_TOKEN};
 pub use plan::{Change, KeptLine, KindTotal, TrimPlan};
@@ -83,6 +88,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
     let mut boundary = None;
     let mut next_check = CHECK_EVERY;
     let mut stop = None;
+    let mut kept = 0; // replacement bytes held by `found`
     let bytes = for_each_line(file, |line| {
         if stop.is_some() {
             return;
@@ -94,6 +100,7 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
             if !opts.all {
                 found.clear();
                 copies.clear();
+                kept = 0;
             }
         }
         if line.offset >= next_check {
@@ -106,11 +113,20 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
             return;
         };
         let candidates = blocks::find(line.bytes, &record, &limits);
+        if candidates.is_empty() {
+            return;
+        }
+        let fixed = locate::Fixed::of(line.bytes, &record);
+        let locate =
+            |span: &_, with| Located::new(line.number, line.offset, line.bytes, span, with);
         // claude's request copies are trimmed too, but are no part of the context (issue 11).
         let counts = record.class(line.bytes) == crate::session::record::Class::Conversation;
         let mut media = false;
         for (ordinal, c) in candidates.into_iter().enumerate() {
             media |= c.kind != ChangeKind::ToolOutput;
+            let shortened = (c.kind == ChangeKind::ToolOutput)
+                .then_some(limits.tool_output_over)
+                .flatten();
             found.push(Change {
                 line: line.number,
                 kind: c.kind,
@@ -119,8 +135,14 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                 media_type: c.media_type,
                 width: c.width,
                 height: c.height,
+                image_bytes: c.image_bytes,
                 est_tokens: if counts { c.est_tokens } else { 0 },
                 ordinal: Some(ordinal),
+                at: vec![locate(
+                    &c.span,
+                    With::keep_or(c.replacement, &mut kept, shortened),
+                )],
+                fixed,
             });
         }
         if media && DROP_TOOL_USE_RESULT_COPIES {
@@ -132,10 +154,16 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
                     media_type: None,
                     width: None,
                     height: None,
+                    image_bytes: None,
                     bytes: spans.iter().map(|s| s.len() as u64).sum(),
                     bytes_after: 2 * spans.len() as u64,
                     est_tokens: 0,
                     ordinal: None,
+                    at: spans
+                        .iter()
+                        .map(|s| locate(s, With::Bytes(b"\"\"".to_vec())))
+                        .collect(),
+                    fixed,
                 });
             }
         }
@@ -157,11 +185,12 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
     let estimate = tokens_before.unwrap_or_else(|| found.iter().map(|c| c.est_tokens).sum());
     let (mut changes, target_reached) = plan::choose(found, opts.target_tokens, estimate);
     // A copy goes with its image: only on lines where a media block is replaced.
-    copies.retain(|d| {
-        changes
-            .iter()
-            .any(|c| c.line == d.line && c.kind != ChangeKind::ToolOutput)
-    });
+    let media_lines: BTreeSet<u64> = changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::ToolOutput)
+        .map(|c| c.line)
+        .collect();
+    copies.retain(|d| media_lines.contains(&d.line));
     changes.extend(copies);
     changes.sort_by_key(|c| (c.line, c.ordinal.unwrap_or(usize::MAX)));
     let saved: u64 = changes.iter().map(|c| c.est_tokens).sum();
@@ -209,8 +238,8 @@ pub fn plan_with(path: &Path, opts: &TrimOptions, progress: Progress<'_>) -> Res
         damaged_lines,
         non_utf8_lines: scan.non_utf8_lines,
         torn_last_line: scan.torn_last_line,
+        lines: scan.lines,
         stamp,
-        tool_output_over: opts.tool_output_over(),
     })
 }
 
@@ -229,7 +258,10 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             plan,
         });
     }
-    if stamp(path)? != plan.stamp {
+    // The copy is read from this descriptor: it must be the file that was planned, as it was.
+    let source =
+        File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
+    if stamp_of(&source.metadata()?) != plan.stamp || stamp(path)? != plan.stamp {
         anyhow::bail!(
             "{} changed since it was read (is claude writing it?); nothing was written — run ccrescue trim again",
             path.display()
@@ -241,11 +273,15 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             plan.backup.display()
         );
     }
+    let crc = Cell::new(None);
     let replaced = fsx::replace(
         path,
         fsx::Backup::Link,
-        |out| write::trimmed(path, &plan, out, progress),
-        |temp| validate::trimmed(path, temp, &plan),
+        |out| {
+            crc.set(Some(write::trimmed(&source, &plan, out, progress)?));
+            Ok(())
+        },
+        |temp| validate::trimmed(temp, &plan, crc.get().unwrap_or_default()),
     )?;
     let backup = replaced.backup.unwrap_or_else(|| plan.backup.clone());
     Ok(Trimmed { backup, plan })
@@ -254,10 +290,14 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
 fn stamp(path: &Path) -> Result<plan::Stamp> {
     let meta =
         fs::metadata(path).with_context(|| format!("cannot read session {}", path.display()))?;
-    Ok(plan::Stamp {
+    Ok(stamp_of(&meta))
+}
+
+fn stamp_of(meta: &fs::Metadata) -> plan::Stamp {
+    plan::Stamp {
         len: meta.len(),
         modified: meta.modified().ok(),
-    })
+    }
 }
 
 fn file_name(path: &Path) -> String {

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::blocks::ChangeKind;
+use super::locate::{Fixed, Located};
 use crate::format::{human_bytes, thousands};
 
 /// One block a trim replaces.
@@ -21,6 +22,9 @@ pub struct Change {
     pub width: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Images and documents: the size of the file the base64 holds (what the placeholder says).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_bytes: Option<u64>,
     /// Bytes of the block in the file now.
     pub bytes: u64,
     /// Bytes of what replaces it.
@@ -31,6 +35,12 @@ pub struct Change {
     /// The block's index among the line's candidates (`blocks::find`); `None` for a copy.
     #[serde(skip)]
     pub(crate) ordinal: Option<usize>,
+    /// Where in the file the change is made (a copy may empty several strings).
+    #[serde(skip)]
+    pub(crate) at: Vec<Located>,
+    /// The line's parts that must not change.
+    #[serde(skip)]
+    pub(crate) fixed: Fixed,
 }
 
 impl Change {
@@ -44,6 +54,10 @@ impl Change {
 pub struct KindTotal {
     pub kind: ChangeKind,
     pub count: u64,
+    /// Images and documents: the size of the files their base64 holds (as the placeholders say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_bytes: Option<u64>,
+    /// Bytes of the blocks in the session file (base64 text and JSON around it).
     pub bytes: u64,
     pub bytes_after: u64,
     pub est_tokens: u64,
@@ -89,9 +103,9 @@ pub struct TrimPlan {
     pub torn_last_line: bool,
     #[serde(skip)]
     pub(crate) stamp: Stamp,
-    /// Text tool outputs longer than this were candidates.
+    /// Lines of the file when planned (a torn last line included).
     #[serde(skip)]
-    pub(crate) tool_output_over: Option<u64>,
+    pub(crate) lines: u64,
 }
 
 impl TrimPlan {
@@ -116,11 +130,21 @@ impl TrimPlan {
                 } else {
                     String::new()
                 };
+                // Two sizes of an image: the file it is (what its placeholder says) and the
+                // base64 text it takes in the session (what the trim saves).
+                let sizes = match t.image_bytes {
+                    Some(data) => format!(
+                        "{} {} data, {} as base64",
+                        human_bytes(data),
+                        t.kind.label(),
+                        human_bytes(t.bytes)
+                    ),
+                    None => human_bytes(t.bytes),
+                };
                 out.push(format!(
-                    "  {} {}: {} → {}{tokens}",
+                    "  {} {}: {sizes} → {}{tokens}",
                     t.count,
                     t.kind.noun(t.count),
-                    human_bytes(t.bytes),
                     human_bytes(t.bytes_after)
                 ));
             }
@@ -171,11 +195,14 @@ impl TrimPlan {
         self.changes
             .iter()
             .map(|c| {
-                let what = match (&c.media_type, c.width, c.height) {
+                let mut what = match (&c.media_type, c.width, c.height) {
                     (Some(t), Some(w), Some(h)) => format!("{} {t} {w}×{h}", c.kind.label()),
                     (Some(t), _, _) => format!("{} {t}", c.kind.label()),
                     _ => c.kind.label().to_owned(),
                 };
+                if let Some(data) = c.image_bytes {
+                    what = format!("{what}, {}", human_bytes(data));
+                }
                 format!(
                     "line {:>7}  {:<40}  {:>9} → {:<9}  ~{} tokens",
                     c.line,
@@ -199,6 +226,7 @@ pub(crate) fn totals(changes: &[Change]) -> Vec<KindTotal> {
                 out.push(KindTotal {
                     kind: c.kind,
                     count: 0,
+                    image_bytes: None,
                     bytes: 0,
                     bytes_after: 0,
                     est_tokens: 0,
@@ -207,6 +235,9 @@ pub(crate) fn totals(changes: &[Change]) -> Vec<KindTotal> {
             }
         };
         t.count += 1;
+        if let Some(data) = c.image_bytes {
+            t.image_bytes = Some(t.image_bytes.unwrap_or(0) + data);
+        }
         t.bytes += c.bytes;
         t.bytes_after += c.bytes_after;
         t.est_tokens += c.est_tokens;
@@ -259,10 +290,13 @@ mod tests {
             media_type: None,
             width: None,
             height: None,
+            image_bytes: None,
             bytes: est * 10,
             bytes_after: 10,
             est_tokens: est,
             ordinal: Some(0),
+            at: vec![],
+            fixed: Fixed::default(),
         }
     }
 

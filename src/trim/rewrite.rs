@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::format::human_bytes;
 use crate::session::json_span::Span;
-use crate::session::media::{MediaBlock, MediaKind};
+use crate::session::media::{self, MediaBlock, MediaKind};
 use crate::session::record::Record;
 
 use super::blocks::{self, Limits};
@@ -114,7 +114,7 @@ pub fn media_placeholder(m: &MediaBlock, backup_name: &str) -> String {
         (Some(w), Some(h)) => format!(" {w}×{h}"),
         _ => String::new(),
     };
-    let size = human_bytes(m.bytes * 3 / 4);
+    let size = human_bytes(media::decoded_bytes(m.bytes));
     format!("[{what} removed by ccrescue: {media_type}{dims}, {size} — original in {backup_name}]")
 }
 

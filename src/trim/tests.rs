@@ -174,9 +174,10 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
     let p = plan(&path, &TrimOptions::default()).unwrap();
     let temp = dir.path().join("temp");
     let mut good = vec![];
-    write::trimmed(&path, &p, &mut good, &mut |_| {}).unwrap();
+    let crc = write::trimmed(File::open(&path).unwrap(), &p, &mut good, &mut |_| {}).unwrap();
     fs::write(&temp, &good).unwrap();
-    validate::trimmed(&path, &mut fs::File::open(&temp).unwrap(), &p).unwrap();
+    // The temp file alone is read: the session is not.
+    validate::trimmed(File::open(&temp).unwrap(), &p, crc).unwrap();
     let text = String::from_utf8(good).unwrap();
     let in_line_2 = |from: &str, to: &str| {
         let i = text.rfind(from).unwrap();
@@ -185,19 +186,19 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
     for (bad, why) in [
         (
             text.replacen("hello", "hellO", 1),
-            "a line that was not to change changed",
+            "does not hold the bytes that were written",
         ),
         (
             text.replacen("\"u1\"", "\"u2\"", 1),
-            "a record field outside message.content",
+            "at line 2: a record field outside message.content",
         ),
         (
             in_line_2("\"role\":\"user\",", "\"role\":\"usr\", "),
-            "a message field other than content",
+            "at line 2: a message field other than content",
         ),
         (
             text.replacen("\n", " ", 1),
-            "at line 1: a line that was not to change",
+            "the trimmed file has 1 lines, 2 were expected",
         ),
     ] {
         fs::write(&temp, &bad).unwrap();
@@ -206,9 +207,79 @@ fn validation_catches_a_changed_byte_a_changed_field_and_joined_lines() {
             text.len(),
             "same size, so only the line checks can tell"
         );
-        let err = validate::trimmed(&path, &mut fs::File::open(&temp).unwrap(), &p)
+        let err = validate::trimmed(File::open(&temp).unwrap(), &p, crc)
             .unwrap_err()
             .to_string();
         assert!(err.contains(why), "{err}");
     }
+}
+
+#[test]
+fn a_span_that_moved_since_the_plan_is_refused_while_writing() {
+    let line = user("u", &format!("[{}]", image(&"A".repeat(400))));
+    let (_dir, path) = session(&[user("u0", "\"hi\""), line.clone()], "");
+    let p = plan(&path, &TrimOptions::default()).unwrap();
+    // Same size, one byte earlier: the image's ends are no longer where the plan found them.
+    let shifted = format!("{}\n{line} \n", user("u0", "\"h\""));
+    let mut out = vec![];
+    let err = write::trimmed(std::io::Cursor::new(shifted), &p, &mut out, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 2 changed since the session was read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tool_outputs_made_again_while_writing_come_out_the_same() {
+    // Past `KEEP_REPLACEMENTS` the plan stops holding shortened tool outputs and the writing
+    // pass makes them again from the file: the result must be the same bytes.
+    let long = "line of output é\\n".repeat(400);
+    let tool = |id: &str| {
+        user(
+            id,
+            &format!(r#"[{{"type":"tool_result","tool_use_id":"{id}","content":"{long}"}}]"#),
+        )
+    };
+    let (_dir, path) = session(&[tool("t1"), user("u", "\"hi\""), tool("t2")], "");
+    let opts = TrimOptions {
+        all: true,
+        tool_output_over: Some(500),
+        ..Default::default()
+    };
+    let p = plan(&path, &opts).unwrap();
+    assert_eq!(p.changes.len(), 2);
+    let write = |p: &TrimPlan| {
+        let mut out = vec![];
+        let crc = write::trimmed(File::open(&path).unwrap(), p, &mut out, &mut |_| {}).unwrap();
+        (out, crc)
+    };
+    let (kept, crc) = write(&p);
+    let mut remade = p.clone();
+    for c in &mut remade.changes {
+        for at in &mut c.at {
+            let locate::With::Bytes(b) = &at.with else {
+                panic!("a small plan keeps its replacements")
+            };
+            at.with = locate::With::Shortened {
+                keep: 500,
+                len: b.len(),
+            };
+        }
+    }
+    assert_eq!(write(&remade), (kept.clone(), crc));
+    assert!(kept.len() < 3000, "{}", kept.len());
+    // A planned size that no longer comes out is a change since the plan.
+    if let locate::With::Shortened { len, .. } = &mut remade.changes[1].at[0].with {
+        *len += 1;
+    }
+    let mut out = vec![];
+    let err = write::trimmed(File::open(&path).unwrap(), &remade, &mut out, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 3 changed since the session was read"),
+        "{err}"
+    );
 }

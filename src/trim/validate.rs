@@ -1,131 +1,87 @@
-//! The check a trimmed temp file must pass before it replaces the session: as many lines as the
-//! original; every line without a planned change byte-identical; every changed line still a
-//! record, with every field outside `message.content` and `toolUseResult` byte-identical (type,
-//! uuid, parentUuid, sessionId, timestamp, …); and the size the plan predicted.
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+//! The check a trimmed temp file must pass before it replaces the session, made by reading the
+//! temp file alone (the session is not read again): the size the plan predicted; as many lines
+//! as the original, the last one torn only if the original's was; every changed line still a
+//! record whose fields outside `message.content` and `toolUseResult` (type, uuid, parentUuid,
+//! sessionId, timestamp, the other message fields, …) are byte-identical to the original's; and
+//! every byte what the writing pass wrote (its CRC-32).
+use std::collections::BTreeMap;
+use std::io::{self, Read};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 
 use super::TrimPlan;
-use super::write::edits;
-use crate::session::json_span::{self as js, Entries, Span};
+use super::locate::Fixed;
+use crate::session::lines::for_each_line;
+use crate::session::record::Record;
 
-const READ_BUFFER: usize = 1 << 20;
-
-/// `temp` is the temp file's descriptor, at offset 0.
-pub(super) fn trimmed(original: &Path, temp: &mut File, plan: &TrimPlan) -> Result<()> {
-    let size = temp.metadata()?.len();
+/// Reads the trimmed file from `temp` (at its start); `crc` is what the writing pass returned.
+pub(super) fn trimmed(temp: impl Read, plan: &TrimPlan, crc: u32) -> Result<()> {
+    let changed: BTreeMap<u64, Fixed> = plan.changes.iter().map(|c| (c.line, c.fixed)).collect();
+    let mut reader = Crc {
+        inner: temp,
+        crc: crc32fast::Hasher::new(),
+    };
+    let mut failure: Option<(u64, &str)> = None;
+    let mut lines = 0;
+    let mut torn = false;
+    let size = for_each_line(&mut reader, |line| {
+        lines = line.number;
+        torn = !line.terminated;
+        if failure.is_some() {
+            return;
+        }
+        let Some(want) = changed.get(&line.number) else {
+            return;
+        };
+        let Ok(record) = Record::read(line.bytes) else {
+            failure = Some((line.number, "the changed line is no longer a JSON record"));
+            return;
+        };
+        let got = Fixed::of(line.bytes, &record);
+        if got.record != want.record {
+            failure = Some((
+                line.number,
+                "a record field outside message.content and toolUseResult changed",
+            ));
+        } else if got.message != want.message {
+            failure = Some((line.number, "a message field other than content changed"));
+        } else if !line.utf8 {
+            failure = Some((line.number, "the changed line is not valid UTF-8"));
+        }
+    })?;
     if size != plan.bytes_after {
         bail!(
             "validation failed: the trimmed file has {size} bytes, {} were expected; the session was not changed",
             plan.bytes_after
         );
     }
-    let edits = edits(plan);
-    let f = File::open(original).with_context(|| format!("cannot read {}", original.display()))?;
-    let mut old = BufReader::with_capacity(READ_BUFFER, f);
-    let mut new = BufReader::with_capacity(READ_BUFFER, temp);
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut number = 0u64;
-    loop {
-        let (end_a, end_b) = (old.fill_buf()?.is_empty(), new.fill_buf()?.is_empty());
-        if end_a && end_b {
-            return Ok(());
-        }
-        number += 1;
-        let fail = |why: &str| -> Result<()> {
-            bail!("validation failed at line {number}: {why}; the session was not changed")
-        };
-        if end_a || end_b {
-            return fail("the trimmed file has a different number of lines");
-        }
-        if !edits.contains_key(&number) {
-            // Compared piece by piece: a 100 MB line is never held twice.
-            if !same_line(&mut old, &mut new)? {
-                return fail("a line that was not to change changed");
-            }
-            continue;
-        }
-        a.clear();
-        b.clear();
-        old.read_until(b'\n', &mut a)?;
-        new.read_until(b'\n', &mut b)?;
-        if (a.last() == Some(&b'\n')) != (b.last() == Some(&b'\n')) {
-            return fail("the line's ending changed");
-        }
-        let strip = |l: &[u8]| l.strip_suffix(b"\n").unwrap_or(l).len();
-        let (la, lb) = (&a[..strip(&a)], &b[..strip(&b)]);
-        let (Ok(fa), Ok(fb)) = (fields(la), fields(lb)) else {
-            return fail("the changed line is no longer a JSON record");
-        };
-        if fa.len() != fb.len()
-            || fa.iter().zip(&fb).any(|((ka, va), (kb, vb))| {
-                la[ka.clone()] != lb[kb.clone()]
-                    || (!KEYS_THAT_CHANGE.contains(&&la[ka.clone()])
-                        && la[va.clone()] != lb[vb.clone()])
-            })
-        {
-            return fail("a record field outside message.content and toolUseResult changed");
-        }
-        let message = |l: &[u8], f: &[(Span, Span)]| {
-            f.iter()
-                .find(|(k, _)| &l[k.clone()] == b"message")
-                .map(|(_, v)| v.clone())
-        };
-        if let (Some(ma), Some(mb)) = (message(la, &fa), message(lb, &fb)) {
-            let (Ok(ea), Ok(eb)) = (entries(la, &ma), entries(lb, &mb)) else {
-                return fail("the message is no longer an object");
-            };
-            if ea.len() != eb.len()
-                || ea.iter().zip(&eb).any(|((ka, va), (kb, vb))| {
-                    la[ka.clone()] != lb[kb.clone()]
-                        || (&la[ka.clone()] != b"content" && la[va.clone()] != lb[vb.clone()])
-                })
-            {
-                return fail("a message field other than content changed");
-            }
-        }
+    if let Some((line, why)) = failure {
+        bail!("validation failed at line {line}: {why}; the session was not changed");
     }
-}
-
-/// Reads one line from each reader, comparing as it goes; true if they are the same bytes
-/// (newline included). Both readers are left at the start of their next line when true.
-fn same_line(a: &mut impl BufRead, b: &mut impl BufRead) -> std::io::Result<bool> {
-    loop {
-        let (ba, bb) = (a.fill_buf()?, b.fill_buf()?);
-        if ba.is_empty() || bb.is_empty() {
-            return Ok(ba.is_empty() && bb.is_empty()); // both ended without a newline
-        }
-        let n = ba.len().min(bb.len());
-        let newline = memchr::memchr(b'\n', &ba[..n]);
-        let upto = newline.map_or(n, |i| i + 1);
-        if ba[..upto] != bb[..upto] {
-            return Ok(false);
-        }
-        a.consume(upto);
-        b.consume(upto);
-        if newline.is_some() {
-            return Ok(true);
-        }
+    if lines != plan.lines || torn != plan.torn_last_line {
+        bail!(
+            "validation failed: the trimmed file has {lines} lines, {} were expected; the session was not changed",
+            plan.lines
+        );
     }
+    if reader.crc.finalize() != crc {
+        bail!(
+            "validation failed: the trimmed file does not hold the bytes that were written to it; the session was not changed"
+        );
+    }
+    Ok(())
 }
 
-/// The top-level keys whose values a trim may change.
-const KEYS_THAT_CHANGE: [&[u8]; 2] = [b"message", b"toolUseResult"];
-
-/// The top-level entries of a record line (validating the whole line).
-fn fields(line: &[u8]) -> Result<Vec<(Span, Span)>, js::SyntaxError> {
-    let mut out = vec![];
-    js::for_each_entry(line, |k, v| {
-        let end = v.skip()?;
-        out.push((k, v.start..end));
-        Ok(end)
-    })?;
-    Ok(out)
+/// A reader that adds up the CRC-32 of what passes through it.
+struct Crc<R> {
+    inner: R,
+    crc: crc32fast::Hasher,
 }
 
-fn entries(line: &[u8], span: &Span) -> Result<Vec<(Span, Span)>, js::SyntaxError> {
-    Entries::of(line, span)?.collect()
+impl<R: Read> Read for Crc<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
 }
