@@ -48,6 +48,8 @@ pub struct Diagnosis {
     pub notes: Vec<String>,
     /// The causes recorded with the session (a `[1m]` model, 1M subagents).
     pub causes: Vec<crate::settings::causes::Cause>,
+    /// The session's subagent transcripts, counted with it.
+    pub subagents: Vec<crate::session::subagents::Subagent>,
 }
 
 /// Everything the diagnosis looks at.
@@ -104,6 +106,20 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
     for c in f.settings.causes.iter().chain(&causes) {
         evidence.push(format!("{} = {} ({}): {}", c.key, c.value, c.file, c.why));
     }
+    let subagents = f.scan.map_or_else(Vec::new, |s| {
+        crate::session::subagents::find(&s.path, s.session_id.as_deref())
+    });
+    if f.scan.is_some_and(|s| s.open_error().is_none())
+        && let Some(a) = subagents.iter().find(|a| a.refused.is_some())
+    {
+        // anthropics/claude-code#92456: one subagent's 429 can hold the whole process to 200K.
+        evidence.push(format!(
+            "the subagent {} was refused for long context though the session shows no error: \
+             its 1M model can hold the whole claude to 200K; give it a standard model (`ccrescue \
+             settings` lists the agents' model: and CLAUDE_CODE_SUBAGENT_MODEL)",
+            a.name
+        ));
+    }
     let plan = match symptom {
         Symptom::ContextOverflow => ladder::overflow(&input),
         Symptom::FreshSession => ladder::fresh_session(&input),
@@ -115,6 +131,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         plan,
         notes: version_notes(f.version, symptom),
         causes,
+        subagents,
     }
 }
 

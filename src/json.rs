@@ -114,6 +114,7 @@ pub fn diagnose(
         "evidence": d.evidence,
         "plan": d.plan,
         "notes": d.notes,
+        "subagents": crate::session::subagents::Summary::of(&d.subagents),
     })
 }
 

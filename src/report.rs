@@ -120,6 +120,7 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
             context_line(out, scan, &label)?;
             media_line(out, scan, &label, verbose)?;
             error_line(out, scan, &label)?;
+            subagents_line(out, &v.diagnosis.subagents, &label)?;
             let live = match v.live {
                 Some(l) => style(format!(
                     "yes: claude (pid {}) is running on this session",
@@ -185,6 +186,37 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
         writeln!(out, "{} {}", style("note:").dim(), safe(n))?;
     }
     Ok(())
+}
+
+/// `Subagents  2 (agent-ea02459f, inline): none refused`, when the session has any.
+fn subagents_line(
+    out: &mut dyn Write,
+    agents: &[crate::session::subagents::Subagent],
+    label: &dyn Fn(&str) -> String,
+) -> io::Result<()> {
+    if agents.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let refused: Vec<_> = agents.iter().filter(|a| a.refused.is_some()).collect();
+    let verdict = match refused.first() {
+        None => "none refused".to_owned(),
+        Some(a) => style(format!(
+            "{} refused for long context: {}",
+            refused.len(),
+            safe(a.refused.as_deref().unwrap_or_default())
+        ))
+        .red()
+        .to_string(),
+    };
+    writeln!(
+        out,
+        "{} {} ({}): {}",
+        label("Subagents"),
+        agents.len(),
+        cut(&names.join(", "), 60),
+        verdict
+    )
 }
 
 /// `-v`: the rest of what the scan found.

@@ -8,6 +8,7 @@ pub mod media;
 pub mod record;
 pub mod scan;
 mod string_end;
+pub mod subagents;
 
 #[cfg(test)]
 mod json_span_tests;

@@ -485,7 +485,7 @@ fn compaction_failure(s: &mut SessionScan, no: u64, text: String) {
 
 /// The text of a content value: the string itself, or the first `text` block of an array.
 /// The content's text: the string, or the first text block of a list.
-fn any_text(b: &[u8], content: &Span) -> String {
+pub(crate) fn any_text(b: &[u8], content: &Span) -> String {
     if b[content.start] == b'"' {
         return js::string(b, content).unwrap_or_default();
     }
