@@ -115,8 +115,9 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         // anthropics/claude-code#92456: one subagent's 429 can hold the whole process to 200K.
         evidence.push(format!(
             "the subagent {} was refused for long context though the session shows no error: \
-             its 1M model can hold the whole claude to 200K; give it a standard model (`ccrescue \
-             settings` lists the agents' model: and CLAUDE_CODE_SUBAGENT_MODEL)",
+             that refusal can hold the whole claude to 200K (anthropics/claude-code#92456); give \
+             subagents a standard model (`ccrescue settings` lists the agents' `model:` and \
+             CLAUDE_CODE_SUBAGENT_MODEL, and its --fix fixes the variable)",
             a.name
         ));
     }

@@ -161,6 +161,10 @@ fn body(out: &mut dyn Write, v: &DiagnoseView, verbose: bool) -> io::Result<()> 
                 .yellow()
                 .bold()
         }
+        Symptom::None if d.subagents.iter().any(|a| a.refused.is_some()) => {
+            style("no sign of the 1M-context problem in the session, but a subagent was refused")
+                .yellow()
+        }
         Symptom::None => style("no sign of the 1M-context problem").green(),
     };
     writeln!(out, "Diagnosis: {headline}")?;
@@ -204,7 +208,7 @@ fn subagents_line(
         Some(a) => style(format!(
             "{} refused for long context: {}",
             refused.len(),
-            safe(a.refused.as_deref().unwrap_or_default())
+            cut(a.refused.as_deref().unwrap_or_default(), 110)
         ))
         .red()
         .to_string(),

@@ -188,5 +188,74 @@ fn a_refused_subagent_is_named_and_explained() {
         !report.contains('\u{1b}'),
         "the escape from the file reaches the terminal: {report:?}"
     );
-    assert!(report.contains("give it a standard model"), "{report}");
+    assert!(
+        report.contains("give subagents a standard model"),
+        "{report}"
+    );
+}
+
+/// The REAL claude: an agent definition on `claude-sonnet-4-6[1m]` makes the subagent's request a
+/// 1M one (tests/causes_subagents.rs) while the session runs on a 200K model; the mock refuses
+/// that request alone (it is the only one whose system prompt holds the agent's body) with the
+/// long-context 429. The session carries on; its subagent's transcript holds the refusal.
+#[test]
+fn a_real_subagent_refused_by_the_gate() {
+    use ccrescue_testbench::fixtures::{RETURN_MODEL, new_session, setup};
+    use ccrescue_testbench::mock::{Reply, Rule};
+    use serde_json::json;
+
+    const BODY: &str = "You are the helper whose requests are refused.";
+    let (mock, sb) = setup(Auth::ApiKey);
+    let project = sb.project("refused");
+    let agents = project.join(".claude/agents");
+    fs::create_dir_all(&agents).unwrap();
+    fs::write(
+        agents.join("helper.md"),
+        format!("---\nname: helper\ndescription: A helper agent\nmodel: claude-sonnet-4-6[1m]\n---\n{BODY}\n"),
+    )
+    .unwrap();
+    mock.set_rules(vec![
+        Rule::reply(Reply::credits_error_not_retried()).body_contains(BODY),
+        Rule::reply(Reply::sequence([Reply::tool_use(
+            "Agent",
+            json!({"description": "probe", "prompt": "say hi from the subagent", "subagent_type": "helper", "run_in_background": false}),
+        )])),
+    ]);
+    let (s, run) = new_session(&sb, &project, "use a subagent", &["--model", RETURN_MODEL]);
+    run.assert_success();
+    mock.set_rules(vec![]);
+
+    let j = ccrescue(&sb, &project, &["diagnose", "--json"])
+        .expect_code(0)
+        .json();
+    let sub = &j["subagents"];
+    assert_eq!(sub["count"], 1, "{j}");
+    assert_eq!(sub["folder"], 1, "{sub}");
+    let name = sub["refused"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("none refused: {sub}"));
+    assert!(name.starts_with("agent-"), "{sub}");
+    assert!(
+        s.file
+            .with_extension("")
+            .join("subagents")
+            .join(format!("{name}.jsonl"))
+            .is_file()
+    );
+    assert_eq!(
+        j["symptom"], "none",
+        "the session itself is not blocked: {j}"
+    );
+    assert!(
+        j["evidence"]
+            .to_string()
+            .contains(&format!("the subagent {name} was refused for long context")),
+        "{j}"
+    );
+    let report = ccrescue(&sb, &project, &["diagnose"]).expect_code(0).stdout;
+    assert!(
+        subagents_line(&report).contains("1 refused for long context"),
+        "{report}"
+    );
+    assert!(report.contains("a subagent was refused"), "{report}");
 }

@@ -3,6 +3,7 @@
 //! it, and whether it ran on a 1M model. A subagent belongs to its parent session, and one
 //! subagent's refusal can hold the whole claude process to 200K (anthropics/claude-code#92456).
 use std::fs::{self, File};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -50,12 +51,15 @@ pub fn find(session: &Path, session_id: Option<&str>) -> Vec<Subagent> {
             out.push(s);
         }
     }
-    let id = session_id
-        .map(str::to_owned)
-        .or_else(|| Some(session.file_stem()?.to_string_lossy().into_owned()));
-    if let (Some(dir), Some(id)) = (session.parent(), id) {
+    // The file's name is the session's id; the id its records carry last may differ (a forked
+    // or continued session), and either one names it.
+    let stem = session
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned());
+    let ours = |id: &str| stem.as_deref() == Some(id) || session_id == Some(id);
+    if let Some(dir) = session.parent() {
         for path in agent_files(dir) {
-            if first_session_id(&path).as_deref() == Some(id.as_str())
+            if first_session_id(&path).is_some_and(|id| ours(&id))
                 && let Some(s) = read(&path, Layout::Beside, false)
             {
                 out.push(s);
@@ -86,22 +90,21 @@ fn agent_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The `sessionId` of the first record that has one.
+/// The `sessionId` of the first record that has one, reading no further than that record.
 fn first_session_id(path: &Path) -> Option<String> {
-    let file = File::open(path).ok()?;
-    let mut found = None;
-    let _ = for_each_line(file, |line| {
-        if found.is_some() {
-            return;
+    let mut reader = BufReader::new(File::open(path).ok()?);
+    let mut line = vec![];
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
         }
-        if let Ok(r) = Record::read(line.bytes) {
-            found = r
-                .session_id
-                .as_ref()
-                .and_then(|s| js::string(line.bytes, s));
+        if let Ok(r) = Record::read(&line)
+            && let Some(id) = r.session_id.as_ref()
+        {
+            return js::string(&line, id);
         }
-    });
-    found
+    }
 }
 
 /// Reads one transcript; with `sidechain_only`, only the `isSidechain` records count.
@@ -183,5 +186,95 @@ impl Summary {
             refused: names(|a| a.refused.is_some()),
             one_m: names(|a| a.one_m),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "11111111-2222-3333-4444-555555555555";
+
+    fn line(extra: &str) -> String {
+        format!(r#"{{"isSidechain":true,"sessionId":"{ID}",{extra}}}"#)
+    }
+
+    fn reply(model: &str) -> String {
+        line(&format!(
+            r#""type":"assistant","message":{{"role":"assistant","model":"{model}","content":[{{"type":"text","text":"ok"}}]}}"#
+        ))
+    }
+
+    fn refusal() -> String {
+        line(
+            r#""type":"assistant","isApiErrorMessage":true,"message":{"role":"assistant","model":"<synthetic>","content":[{"type":"text","text":"API Error: Usage credits required for 1M context · run /model to switch to standard context"}]}"#,
+        )
+    }
+
+    #[test]
+    fn a_later_reply_clears_a_refusal_and_native_1m_models_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = tmp.path().join(format!("{ID}.jsonl"));
+        fs::write(&session, "").unwrap();
+        let folder = tmp.path().join(ID).join("subagents");
+        fs::create_dir_all(&folder).unwrap();
+        // Refused, then answered on a natively 1M model: moved on, but on 1M.
+        fs::write(
+            folder.join("agent-a.jsonl"),
+            [refusal(), reply("claude-opus-4-5-5")].join("\n"),
+        )
+        .unwrap();
+        // Answered on a 200K model, then refused: refused, not 1M.
+        fs::write(
+            folder.join("agent-b.jsonl"),
+            [reply("claude-sonnet-4-6"), refusal()].join("\n"),
+        )
+        .unwrap();
+        fs::write(folder.join("agent-c.meta.json"), "{}").unwrap();
+        let found = find(&session, Some(ID));
+        let sum = Summary::of(&found);
+        assert_eq!((sum.count, sum.folder), (2, 2), "{found:?}");
+        assert_eq!(sum.refused, ["agent-b"]);
+        assert_eq!(sum.one_m, ["agent-a"]);
+    }
+
+    #[test]
+    fn beside_only_with_the_sessions_id_decided_by_the_first_record_that_has_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = tmp.path().join(format!("{ID}.jsonl"));
+        fs::write(&session, r#"{"type":"user","sessionId":"x"}"#).unwrap();
+        let summary = r#"{"type":"summary","summary":"s"}"#;
+        fs::write(
+            tmp.path().join("agent-mine.jsonl"),
+            [summary.to_owned(), reply("claude-sonnet-4-6[1m]")].join("\n"),
+        )
+        .unwrap();
+        fs::write(
+            tmp.path().join("agent-other.jsonl"),
+            reply("m").replace(ID, "99999999-2222-3333-4444-555555555555"),
+        )
+        .unwrap();
+        let found = find(&session, None);
+        let sum = Summary::of(&found);
+        assert_eq!((sum.count, sum.beside, sum.inline), (1, 1, 0), "{found:?}");
+        assert_eq!(sum.one_m, ["agent-mine"]);
+    }
+
+    #[test]
+    fn inline_sidechain_records_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = tmp.path().join(format!("{ID}.jsonl"));
+        let main = r#"{"type":"user","sessionId":"x","message":{"role":"user","content":"hi"}}"#;
+        fs::write(
+            &session,
+            [main.to_owned(), reply("m"), refusal()].join("\n"),
+        )
+        .unwrap();
+        let found = find(&session, Some(ID));
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].layout, found[0].records), (Layout::Inline, 2));
+        assert!(found[0].refused.is_some());
+        fs::write(&session, main).unwrap();
+        assert!(find(&session, Some(ID)).is_empty());
     }
 }
