@@ -1,6 +1,7 @@
 //! Ctrl-C in the wizard at a terminal (through the bench's pty driver, where 0x03 becomes SIGINT
 //! for the whole foreground process group, as in a real terminal). During a compaction the real
-//! claude gets it too and stops; ccrescue waits for it, says so, leaves the session as claude
+//! claude runs in a process group of its own (issue 17), so ccrescue passes the interrupt on to
+//! it; claude stops, and ccrescue waits for it, says so, leaves the session as claude
 //! left it (the backup intact), shows the cursor again and dies by SIGINT (`$?` = 130, see
 //! src/interrupt.rs). At the first prompt nothing has been changed yet.
 mod common;
