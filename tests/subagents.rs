@@ -141,10 +141,11 @@ fn inline_sidechains() {
 }
 
 /// A subagent refused by the long-context gate while its session shows no error: one subagent's
-/// 429 can hold the whole process to 200K (anthropics/claude-code#92456). Hand-made subagent file
-/// (2.0.x records, the real 2.0.x wording): the bench's 1M-subagent fixture
-/// (tests/causes_subagents.rs) runs claude 2.1.x, whose refusal of a subagent request was not
-/// recorded in time for this change; the parent session is the real cb2e607c one.
+/// 429 can hold the whole process to 200K (anthropics/claude-code#92456). A hand-made subagent
+/// file in claude 2.0.x's layout (beside the real cb2e607c session, 2.0.37 record shapes and
+/// wording): no 2.0.x claude is installed here (the oldest is 2.1.150, which writes the 2.1
+/// layout; `a_real_subagent_refused_by_the_gate` covers that one with the real claude). Its error
+/// text carries an escape sequence, which must not reach the terminal.
 #[test]
 fn a_refused_subagent_is_named_and_explained() {
     let (sb, project) = sandbox();
