@@ -107,7 +107,7 @@ pub fn diagnose(f: &Facts) -> Diagnosis {
         evidence.push(format!("{} = {} ({}): {}", c.key, c.value, c.file, c.why));
     }
     let subagents = f.scan.map_or_else(Vec::new, |s| {
-        crate::session::subagents::find(&s.path, s.session_id.as_deref())
+        crate::session::subagents::find(&s.path, s.session_id.as_deref(), &s.sidechain)
     });
     if f.scan.is_some_and(|s| s.open_error().is_none())
         && let Some(a) = subagents.iter().find(|a| a.refused.is_some())

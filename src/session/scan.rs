@@ -122,6 +122,8 @@ pub struct SessionScan {
     /// The model claude last recorded the session runs on (a `model` attachment, 2.1.3xx), as
     /// written, `[1m]` included.
     pub recorded_model: Option<String>,
+    /// The `isSidechain` records in the file: a subagent inlined in its session (early 2.0.x).
+    pub sidechain: super::subagents::Sidechain,
 }
 
 impl SessionScan {
@@ -225,6 +227,9 @@ impl Scanner {
     }
 
     fn record(&mut self, no: u64, b: &[u8], r: &Record) {
+        if r.is_sidechain {
+            self.scan.sidechain.take(b, r);
+        }
         let group = match r.class(b) {
             Class::Conversation => {
                 self.scan.conversation_records += 1;

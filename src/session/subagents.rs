@@ -42,12 +42,14 @@ pub struct Subagent {
 }
 
 /// The subagent transcripts of the session file at `session`, by layout (folder, beside,
-/// inline), each in name order. Unreadable files are skipped: this is evidence, not a check.
-pub fn find(session: &Path, session_id: Option<&str>) -> Vec<Subagent> {
+/// inline), each in name order; `inline` is what the session's scan found in its own
+/// `isSidechain` records (the session file is not read again). Unreadable files are skipped:
+/// this is evidence, not a check.
+pub fn find(session: &Path, session_id: Option<&str>, inline: &Sidechain) -> Vec<Subagent> {
     let mut out = vec![];
     let folder = session.with_extension("").join("subagents");
     for path in agent_files(&folder) {
-        if let Some(s) = read(&path, Layout::Folder, false) {
+        if let Some(s) = read(&path, Layout::Folder) {
             out.push(s);
         }
     }
@@ -60,14 +62,21 @@ pub fn find(session: &Path, session_id: Option<&str>) -> Vec<Subagent> {
     if let Some(dir) = session.parent() {
         for path in agent_files(dir) {
             if first_session_id(&path).is_some_and(|id| ours(&id))
-                && let Some(s) = read(&path, Layout::Beside, false)
+                && let Some(s) = read(&path, Layout::Beside)
             {
                 out.push(s);
             }
         }
     }
-    if let Some(s) = read(session, Layout::Inline, true).filter(|s| s.records > 0) {
-        out.push(s);
+    if inline.records > 0 {
+        out.push(Subagent {
+            name: "inline".into(),
+            path: session.to_owned(),
+            layout: Layout::Inline,
+            records: inline.records,
+            refused: inline.refused.clone(),
+            one_m: inline.one_m,
+        });
     }
     out
 }
@@ -107,31 +116,48 @@ fn first_session_id(path: &Path) -> Option<String> {
     }
 }
 
-/// Reads one transcript; with `sidechain_only`, only the `isSidechain` records count.
-fn read(path: &Path, layout: Layout, sidechain_only: bool) -> Option<Subagent> {
+/// Reads one subagent's own transcript.
+fn read(path: &Path, layout: Layout) -> Option<Subagent> {
     let file = File::open(path).ok()?;
     let mut s = Subagent {
-        name: match layout {
-            Layout::Inline => "inline".into(),
-            _ => path.file_stem()?.to_string_lossy().into_owned(),
-        },
+        name: path.file_stem()?.to_string_lossy().into_owned(),
         path: path.to_owned(),
         layout,
         records: 0,
         refused: None,
         one_m: false,
     };
+    let mut seen = Sidechain::default();
     for_each_line(file, |line| {
-        let b = line.bytes;
-        let Ok(r) = Record::read(b) else { return };
-        if sidechain_only && !r.is_sidechain {
-            return;
+        if let Ok(r) = Record::read(line.bytes) {
+            seen.take(line.bytes, &r);
         }
-        s.records += 1;
+    })
+    .ok()?;
+    s.records = seen.records;
+    s.refused = seen.refused;
+    s.one_m = seen.one_m;
+    Some(s)
+}
+
+/// What a subagent's records say, taken one record at a time: by [`find`] for a transcript of its
+/// own, and by the session's scan for the `isSidechain` records inline in the session file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Sidechain {
+    pub records: u64,
+    /// The long-context refusal recorded last, unless a real reply came after it.
+    pub refused: Option<String>,
+    /// An assistant reply ran on a `[1m]` or natively 1M-context model.
+    pub one_m: bool,
+}
+
+impl Sidechain {
+    /// Takes in record `r` (line `b`).
+    pub fn take(&mut self, b: &[u8], r: &Record) {
+        self.records += 1;
         if r.kind.as_ref().and_then(|k| js::raw_str(b, k)) != Some(b"assistant") {
             return;
         }
-        let model = r.model.as_ref().and_then(|m| js::string(b, m));
         if r.is_api_error || r.api_error_status.is_some() {
             let text = r
                 .message_content
@@ -139,15 +165,13 @@ fn read(path: &Path, layout: Layout, sidechain_only: bool) -> Option<Subagent> {
                 .map(|c| any_text(b, c))
                 .unwrap_or_default();
             if api_error::is_long_context(&text) {
-                s.refused = Some(text);
+                self.refused = Some(text);
             }
-        } else if let Some(m) = model {
-            s.refused = None; // a real reply came after: the subagent moved on
-            s.one_m |= is_one_m_model(&m);
+        } else if let Some(m) = r.model.as_ref().and_then(|m| js::string(b, m)) {
+            self.refused = None; // a real reply came after: the subagent moved on
+            self.one_m |= is_one_m_model(&m);
         }
-    })
-    .ok()?;
-    Some(s)
+    }
 }
 
 /// A `[1m]` model, or an id that is natively 1M-context (settings::aliases).
@@ -231,7 +255,7 @@ mod tests {
         )
         .unwrap();
         fs::write(folder.join("agent-c.meta.json"), "{}").unwrap();
-        let found = find(&session, Some(ID));
+        let found = find(&session, Some(ID), &Sidechain::default());
         let sum = Summary::of(&found);
         assert_eq!((sum.count, sum.folder), (2, 2), "{found:?}");
         assert_eq!(sum.refused, ["agent-b"]);
@@ -254,14 +278,14 @@ mod tests {
             reply("m").replace(ID, "99999999-2222-3333-4444-555555555555"),
         )
         .unwrap();
-        let found = find(&session, None);
+        let found = find(&session, None, &Sidechain::default());
         let sum = Summary::of(&found);
         assert_eq!((sum.count, sum.beside, sum.inline), (1, 1, 0), "{found:?}");
         assert_eq!(sum.one_m, ["agent-mine"]);
     }
 
     #[test]
-    fn inline_sidechain_records_only() {
+    fn inline_sidechain_records_only_counted_by_the_sessions_scan() {
         let tmp = tempfile::tempdir().unwrap();
         let session = tmp.path().join(format!("{ID}.jsonl"));
         let main = r#"{"type":"user","sessionId":"x","message":{"role":"user","content":"hi"}}"#;
@@ -270,11 +294,12 @@ mod tests {
             [main.to_owned(), reply("m"), refusal()].join("\n"),
         )
         .unwrap();
-        let found = find(&session, Some(ID));
+        let inline = |path: &Path| crate::session::scan(path).unwrap().sidechain;
+        let found = find(&session, Some(ID), &inline(&session));
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].layout, found[0].records), (Layout::Inline, 2));
         assert!(found[0].refused.is_some());
         fs::write(&session, main).unwrap();
-        assert!(find(&session, Some(ID)).is_empty());
+        assert!(find(&session, Some(ID), &inline(&session)).is_empty());
     }
 }
