@@ -478,36 +478,29 @@ impl Cli {
                 ),
             ),
             Some(Command::Guard(a)) => {
+                // --json counts before the verb too (`ccrescue guard --json install`).
                 let json = Some(&a.json).filter(|j| j.json);
-                match &a.verb {
-                    Some(GuardVerb::Install(i)) => (
-                        "guard install",
-                        [true, false, true, true, true],
-                        Own::of(
-                            Some(&a.claude),
-                            None,
-                            Some(&i.yes),
-                            Some(&i.dry_run),
-                            json.or(Some(&i.json)),
-                        ),
+                let (name, change) = match &a.verb {
+                    Some(GuardVerb::Install(i)) => {
+                        ("guard install", Some((&i.yes, &i.dry_run, &i.json)))
+                    }
+                    Some(GuardVerb::Uninstall(u)) => {
+                        ("guard uninstall", Some((&u.yes, &u.dry_run, &u.json)))
+                    }
+                    None => ("guard", None),
+                };
+                let changes = change.is_some();
+                (
+                    name,
+                    [true, false, changes, changes, true],
+                    Own::of(
+                        Some(&a.claude),
+                        None,
+                        change.map(|c| c.0),
+                        change.map(|c| c.1),
+                        json.or(change.map(|c| c.2)),
                     ),
-                    Some(GuardVerb::Uninstall(u)) => (
-                        "guard uninstall",
-                        [true, false, true, true, true],
-                        Own::of(
-                            Some(&a.claude),
-                            None,
-                            Some(&u.yes),
-                            Some(&u.dry_run),
-                            json.or(Some(&u.json)),
-                        ),
-                    ),
-                    None => (
-                        "guard",
-                        [true, false, false, false, true],
-                        Own::of(Some(&a.claude), None, None, None, Some(&a.json)),
-                    ),
-                }
+                )
             }
             // claude runs these, and dispatch handles them before resolving.
             Some(Command::Hook(_)) => ("hook", [false; 5], Own::default()),
