@@ -40,6 +40,7 @@ fi
 export WINEPREFIX=$root/target/wine/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   say "creating the wine prefix $WINEPREFIX"
+  mkdir -p "$(dirname "$WINEPREFIX")" # wine makes the prefix, not its parents (a fresh clone's target/)
   wineboot -i >/dev/null 2>&1
 fi
 x86_64-w64-mingw32-gcc -O2 -shared -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \

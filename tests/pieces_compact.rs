@@ -179,7 +179,7 @@ fn yes_compacts_in_pieces_and_sonnet_resumes_without_clear() {
     let cd = format!("cd '{}' && ", project.display());
     assert_eq!(
         r.stdout,
-        format!("{cd}claude --resume {id} --model {RETURN_MODEL}\n"),
+        format!("{cd}claude --resume={id} --model {RETURN_MODEL}\n"),
         "ends in Sonnet"
     );
     assert!(
@@ -219,19 +219,7 @@ fn yes_compacts_in_pieces_and_sonnet_resumes_without_clear() {
             );
         }
     }
-    // No scratch session anywhere.
-    let projects: Vec<_> = std::fs::read_dir(sb.projects_dir())
-        .unwrap()
-        .flatten()
-        .collect();
-    assert_eq!(projects.len(), 1, "{projects:?}");
-    assert!(
-        !std::fs::read_dir(sb.tmp()).unwrap().flatten().any(|e| e
-            .file_name()
-            .to_string_lossy()
-            .starts_with("ccrescue-pieces")),
-        "the scratch folder is removed"
-    );
+    assert_no_scratch_left(&sb);
 
     // The file: the original bytes, then the new records; the backup is the original.
     let now = std::fs::read(&session.file).unwrap();
@@ -362,6 +350,11 @@ fn ctrl_c_during_the_third_part_changes_nothing() {
         "the session folder is byte-identical: no backup, no append"
     );
     assert!(session.file.is_file());
+    assert_no_scratch_left(&sb);
+}
+
+/// No scratch session in the projects folder (only the project's own) and no scratch folder.
+fn assert_no_scratch_left(sb: &Sandbox) {
     let projects: Vec<_> = std::fs::read_dir(sb.projects_dir())
         .unwrap()
         .flatten()

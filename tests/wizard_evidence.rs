@@ -168,7 +168,7 @@ fn a_refusal_for_size_trims_every_image_though_the_estimate_is_under_the_line() 
     assert_eq!(
         r.stdout,
         format!(
-            "cd {} && claude --resume {} --model {RETURN_MODEL}\n",
+            "cd {} && claude --resume={} --model {RETURN_MODEL}\n",
             project.display(),
             s.id
         )

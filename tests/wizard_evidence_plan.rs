@@ -79,10 +79,10 @@ fn dry_run_prints_the_whole_plan_without_any_claude() {
         for want in [
             "Plan (--dry-run: nothing was run or changed):".to_owned(),
             format!(
-                "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume {id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
+                "$ {cd}CLAUDE_CODE_DISABLE_1M_CONTEXT=1 claude -p /compact --resume={id} --model {COMPACT_MODEL} --output-format stream-json --verbose"
             ),
             "  trim    if the compaction is refused for its size".to_owned(),
-            format!("$ {cd}claude --resume {id} --model claude-sonnet-4-6"),
+            format!("$ {cd}claude --resume={id} --model claude-sonnet-4-6"),
             "  clear   last resort".to_owned(),
             "claude was not found (".to_owned(),
             "the commands above name it `claude`; install Claude Code or pass --claude PATH"

@@ -306,7 +306,7 @@ fn save(path: &Path, exists: bool, new: &[u8]) -> Result<Option<PathBuf>> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        state::write_private(path, new)?;
+        fsx::create_new(path, new)?;
         return Ok(None);
     }
     fsx::sweep_stale_temps_beside(path, |line| eprintln!("warning: {line}"));

@@ -1,7 +1,6 @@
 //! The hook's memory per session (which thresholds it already announced, which prompt it last
 //! refused), in ccrescue's own state folder — never in the project — pruned after two weeks.
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -61,7 +60,7 @@ pub fn save(dir: &Path, session_id: &str, state: &SessionState) -> Result<()> {
     let path = file_of(dir, session_id)?;
     create_private_dir(dir)?;
     let temp = dir.join(format!(".{session_id}.{}.tmp", std::process::id()));
-    let written = write_private(&temp, &serde_json::to_vec(state)?)
+    let written = crate::fsx::create_new(&temp, &serde_json::to_vec(state)?)
         .and_then(|()| fs::rename(&temp, &path).context("cannot keep the guard's state"));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
@@ -107,20 +106,6 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
     b.create(dir)
         .with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// Writes a new file readable by its owner only from the first byte.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
