@@ -278,6 +278,9 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
         path,
         fsx::Backup::Link,
         |out| {
+            // Moved in, so it is closed once the copy is written: Windows cannot rename over a
+            // file that has a handle open (issue 14).
+            let source = source;
             crc.set(Some(write::trimmed(&source, &plan, out, progress)?));
             Ok(())
         },
