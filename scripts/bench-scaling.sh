@@ -69,7 +69,7 @@ for SIZE in $SIZES; do
     # shellcheck disable=SC1091
     eval "$(SIZE=$SIZE bash -c '. scripts/bench-session.sh >&2; printf "FILE=%q BYTES=%q LONGEST_LINE=%q ROOT=%q\n" "$FILE" "$BYTES" "$LONGEST_LINE" "$ROOT"')"
     DIAG=(diagnose --json --config-dir "$ROOT" --session "$FILE" --claude "$BENCH/no-claude")
-    TRIM=(trim --all --yes --config-dir "$ROOT" --session "$COPY" --claude "$BENCH/no-claude")
+    TRIM=(trim --all --yes --config-dir "$ROOT" --session "$COPY")
     for f in cat diag cp trim base_diag base_trim; do : >"$BENCH/scaling.$f"; done
     : >"$BENCH/scaling.rss_diag"
     : >"$BENCH/scaling.rss_trim"

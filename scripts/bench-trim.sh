@@ -30,7 +30,7 @@ mkdir -p "$WORK"
 cleanup() { rm -rf "$WORK" "$OUT"; }
 trap cleanup EXIT
 
-TRIM=(target/release/ccrescue trim --all --yes --config-dir "$ROOT" --session "$COPY" --claude "$BENCH/no-claude")
+TRIM=(target/release/ccrescue trim --all --yes --config-dir "$ROOT" --session "$COPY")
 
 # One timed run: prints "<wall ns> <peak RSS KiB>"; fails loudly if the command fails.
 measure() {
