@@ -2,7 +2,10 @@
 //! refusing a shared flag given before a subcommand it means nothing for.
 use std::path::PathBuf;
 
-use super::{ClaudeArg, Cli, Command, DryRunArg, GuardVerb, JsonArg, SessionArg, YesArg};
+use super::{
+    ClaudeArg, Cli, Command, DryRunArg, GuardVerb, JsonArg, RestoreArgs, SessionArg, TrimArgs,
+    YesArg,
+};
 
 /// What every command starts from: the flags it was given, wherever on the command line.
 #[derive(Debug, Clone, Default)]
@@ -48,27 +51,28 @@ impl Cli {
                 [false, false, false, false, true],
                 Own::of(None, None, None, None, Some(&a.json)),
             ),
-            Some(Command::Trim(a)) => (
-                "trim",
+            // Both change one session: the same four flags.
+            Some(Command::Trim(TrimArgs {
+                session,
+                yes,
+                dry_run,
+                json,
+                ..
+            }))
+            | Some(Command::Restore(RestoreArgs {
+                session,
+                yes,
+                dry_run,
+                json,
+                ..
+            })) => (
+                if matches!(self.command, Some(Command::Trim(_))) {
+                    "trim"
+                } else {
+                    "restore"
+                },
                 [false, true, true, true, true],
-                Own::of(
-                    None,
-                    Some(&a.session),
-                    Some(&a.yes),
-                    Some(&a.dry_run),
-                    Some(&a.json),
-                ),
-            ),
-            Some(Command::Restore(a)) => (
-                "restore",
-                [false, true, true, true, true],
-                Own::of(
-                    None,
-                    Some(&a.session),
-                    Some(&a.yes),
-                    Some(&a.dry_run),
-                    Some(&a.json),
-                ),
+                Own::of(None, Some(session), Some(yes), Some(dry_run), Some(json)),
             ),
             Some(Command::Settings(a)) => (
                 "settings",
