@@ -25,9 +25,12 @@ echo "installing @anthropic-ai/claude-code@$version into $dir ..." >&2
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.install-$version.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# The package's postinstall links the platform's native binary into place; npm 11 runs it.
-npm install --prefix "$tmp" --no-audit --no-fund --loglevel=error --engine-strict=false \
-  "@anthropic-ai/claude-code@$version" >&2
+# The package's postinstall links the platform's native binary into place; npm 11 runs it. npm's
+# own download cache goes in the temp folder and is deleted with it: the installed folder is the
+# cache that counts, and a second copy of a ~360 MB package in ~/.npm only fills the disk.
+npm install --prefix "$tmp" --cache "$tmp/.npm-cache" --no-audit --no-fund --loglevel=error \
+  --engine-strict=false "@anthropic-ai/claude-code@$version" >&2
+rm -rf "$tmp/.npm-cache"
 got=$("$tmp/node_modules/.bin/claude" --version 2>/dev/null || true)
 case "$got" in
   "$version "*) ;;

@@ -28,6 +28,7 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/nul
     say "apt-get install mingw-w64 wine"
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mingw-w64 wine wine64 >&2
+    apt-get clean >&2 # the downloaded .deb files (hundreds of MB) are not needed once installed
   else
     say "needs mingw-w64 and wine (Debian/Ubuntu: apt-get install mingw-w64 wine wine64, as root)"
     exit 1
