@@ -132,6 +132,9 @@ else
   printf '%s\n' "$out" | sed 's/^/     | /'
 fi
 rm -f "$original" "$fifo" "$fifo.out"
+# wine's server outlives the programs by a few seconds and still writes in the prefix: wait for it,
+# so that nothing of this script runs on (and the prefix can be deleted) once it has returned.
+wineserver -w 2>/dev/null || true
 
 echo
 echo "windows (wine): $passed passed, $failed failed"
