@@ -245,6 +245,85 @@ mod tests {
     }
 
     #[test]
+    fn a_file_of_many_buffers_arrives_in_order_however_the_reads_cut() {
+        // Several buffers' worth (the reading thread's path): short lines, lines around the
+        // buffer size, bad UTF-8 near buffer ends, and a torn last line.
+        let mut data = vec![];
+        let mut seed = 99u64;
+        while data.len() < 5 * CHUNK {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = match seed >> 61 {
+                0 => CHUNK - READ + (seed >> 40) as usize % (2 * READ),
+                1 => (seed >> 32) as usize % 300_000,
+                _ => (seed >> 32) as usize % 900,
+            };
+            let mut line = "é".repeat(len / 2).into_bytes();
+            if seed & 7 == 0 && !line.is_empty() {
+                let at = (seed >> 20) as usize % line.len();
+                line[at] = 0xff;
+            }
+            data.extend_from_slice(&line);
+            data.push(b'\n');
+        }
+        data.extend_from_slice("torn é".as_bytes());
+        let want: Vec<_> = data
+            .split(|&c| c == b'\n')
+            .map(|l| (l.to_vec(), true, std::str::from_utf8(l).is_ok()))
+            .collect();
+        let (last, lines) = want.split_last().unwrap();
+        let mut want = lines.to_vec();
+        want.push((last.0.clone(), false, true));
+        for sizes in [&[READ][..], &[READ / 3 + 1, 4096, READ]] {
+            let got = utf8_flags(&data, sizes);
+            assert_eq!(got.len(), want.len(), "reads of {sizes:?}");
+            for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(g == w, "line {} differs, reads of {sizes:?}", n + 1);
+            }
+        }
+        let offsets: Vec<u64> = {
+            let mut v = vec![];
+            for_each_line(&data[..], |l| v.push(l.offset)).unwrap();
+            v
+        };
+        let mut at = 0u64;
+        for (line, offset) in want.iter().zip(&offsets) {
+            assert_eq!(*offset, at);
+            at += line.0.len() as u64 + 1;
+        }
+    }
+
+    /// Fails once `ok` bytes have been read.
+    struct Failing<'a>(&'a [u8], usize);
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.1 == 0 {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = out.len().min(self.1).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            self.1 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_midway_is_returned_and_only_whole_lines_before_it_are_handed_out() {
+        let data = b"0123456789abcdef\n".repeat(CHUNK); // 17 buffers
+        let mut seen = 0;
+        let got = for_each_line(Failing(&data, 3 * CHUNK + 5), |_| seen += 1);
+        assert_eq!(got.unwrap_err().to_string(), "disk on fire");
+        assert_eq!(
+            seen,
+            (3 * CHUNK + 5) / 17,
+            "the lines read whole before the error"
+        );
+    }
+
+    #[test]
     fn lines_longer_than_the_buffer_arrive_whole() {
         let long = vec![b'x'; CHUNK * 3 + 17];
         let mut data = b"short\n".to_vec();
