@@ -145,15 +145,18 @@ pub fn wrap(text: &str, width: Option<usize>) -> String {
 fn wrap_line(line: &str, width: Option<usize>) -> String {
     match width {
         Some(w) if console::measure_text_width(line) > w && !line.starts_with("$ ") => {
-            let lead = line.len() - line.trim_start().len();
-            let label = line[lead..]
+            // The label is found, and the indent measured, without the colour codes (a bold
+            // label's codes used to count as columns, and its continuation lines sat 4 too far).
+            let plain = console::strip_ansi_codes(line);
+            let lead = plain.len() - plain.trim_start().len();
+            let label = plain[lead..]
                 .find("  ")
-                .filter(|&at| at <= 10 && !line[lead..lead + at].contains(' '))
+                .filter(|&at| at <= 10 && !plain[lead..lead + at].contains(' '))
                 .map(|at| {
-                    let rest = &line[lead + at..];
+                    let rest = &plain[lead + at..];
                     lead + at + (rest.len() - rest.trim_start().len())
                 });
-            let indent = " ".repeat(label.unwrap_or(lead));
+            let indent = " ".repeat(console::measure_text_width(&plain[..label.unwrap_or(lead)]));
             // Never at a hyphen: paths and session ids are full of them.
             let options = textwrap::Options::new(w)
                 .subsequent_indent(&indent)
@@ -291,6 +294,17 @@ mod tests {
         let cmd = "$ claude --resume=x --model y";
         assert_eq!(wrap(cmd, Some(10)), cmd);
         assert_eq!(wrap("a\u{1b}]0;t\u{7}", None), "a\\u{1b}]0;t\\u{7}");
+        // A bold label (as report.rs writes them): the codes take no column.
+        let bold = console::style("Error    ").bold().force_styling(true);
+        let wrapped = wrap_line(&format!("{bold}one two three four"), Some(16));
+        let plain: Vec<String> = wrapped
+            .split('\n')
+            .map(|l| console::strip_ansi_codes(l).into_owned())
+            .collect();
+        assert_eq!(
+            plain,
+            ["Error    one two", "         three", "         four"]
+        );
     }
 
     #[test]
