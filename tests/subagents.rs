@@ -193,6 +193,24 @@ fn a_refused_subagent_is_named_and_explained() {
         report.contains("give subagents a standard model"),
         "{report}"
     );
+    // The wizard says it too: the session itself is not stuck, but the refusal can hold claude
+    // to 200K, so "nothing to do" is followed by what to do about the subagent.
+    let wizard = ccrescue(&sb, &project, &["--yes", "--session", LOG]).expect_code(0);
+    assert!(
+        wizard
+            .stderr
+            .contains("Agents   1 subagent transcript: 1 refused for long context"),
+        "{}",
+        wizard.stderr
+    );
+    assert!(
+        wizard
+            .stderr
+            .contains("But: the subagent agent-f00dfeed was refused for long context"),
+        "{}",
+        wizard.stderr
+    );
+    assert!(!wizard.stderr.contains('\u{1b}'), "{:?}", wizard.stderr);
 }
 
 /// The REAL claude: an agent definition on `claude-sonnet-4-6[1m]` makes the subagent's request a

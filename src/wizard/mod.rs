@@ -222,6 +222,11 @@ impl Wizard<'_> {
                          standard window. If another session is the stuck one, run ccrescue again \
                          and pick it (`ccrescue sessions` lists them), or pass --session ID.",
                     );
+                    // A subagent refused for long context is not this session's error, but can
+                    // still hold claude to 200K (diagnose's evidence, #92456).
+                    if let Some(e) = diagnosis.evidence.iter().find(|e| e.contains("#92456")) {
+                        self.ui.say(&format!("But: {e}."));
+                    }
                     Ok(EXIT_OK)
                 }
             };
@@ -291,6 +296,19 @@ impl Wizard<'_> {
             None => "none recorded".to_owned(),
         };
         self.ui.say(&format!("Error    {error}"));
+        if !d.subagents.is_empty() {
+            // As diagnose's `Subagents` line: their transcripts count with the session.
+            let refused = d.subagents.iter().filter(|a| a.refused.is_some()).count();
+            let verdict = match refused {
+                0 => "none refused for long context".to_owned(),
+                n => format!("{n} refused for long context"),
+            };
+            self.ui.say(&format!(
+                "Agents   {} subagent transcript{}: {verdict}",
+                d.subagents.len(),
+                if d.subagents.len() == 1 { "" } else { "s" }
+            ));
+        }
         let live = match self.world.live(&c.file.id) {
             Some(l) => format!("claude (pid {}) is running on this session", l.pid),
             None => "no claude is running on this session".to_owned(),
