@@ -154,6 +154,17 @@ mod tests {
         }
     }
 
+    /// What every reader must hand out for `data`, which ends in a torn line: per line
+    /// (bytes, terminated, utf8), by splitting it whole.
+    fn expected(data: &[u8]) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut want: Vec<_> = data
+            .split(|&c| c == b'\n')
+            .map(|l| (l.to_vec(), true, std::str::from_utf8(l).is_ok()))
+            .collect();
+        want.last_mut().expect("split gives a line").1 = false;
+        want
+    }
+
     /// Per line: (bytes, terminated, utf8), read in pieces of `sizes`.
     fn utf8_flags(data: &[u8], sizes: &[usize]) -> Vec<(Vec<u8>, bool, bool)> {
         let mut out = vec![];
@@ -173,13 +184,7 @@ mod tests {
             .chain("ünïcode\n".bytes())
             .chain(*b"torn \xf0\x9f\x98")
             .collect::<Vec<u8>>();
-        let want: Vec<_> = data
-            .split(|&c| c == b'\n')
-            .map(|l| (l.to_vec(), true, std::str::from_utf8(l).is_ok()))
-            .collect();
-        let (last, lines) = want.split_last().unwrap();
-        let mut want = lines.to_vec();
-        want.push((last.0.clone(), false, false));
+        let want = expected(&data);
         for sizes in [&[1][..], &[2], &[3], &[5, 1], &[7, 2, 1], &[4096]] {
             assert_eq!(utf8_flags(&data, sizes), want, "reads of {sizes:?}");
         }
@@ -268,13 +273,7 @@ mod tests {
             data.push(b'\n');
         }
         data.extend_from_slice("torn é".as_bytes());
-        let want: Vec<_> = data
-            .split(|&c| c == b'\n')
-            .map(|l| (l.to_vec(), true, std::str::from_utf8(l).is_ok()))
-            .collect();
-        let (last, lines) = want.split_last().unwrap();
-        let mut want = lines.to_vec();
-        want.push((last.0.clone(), false, true));
+        let want = expected(&data);
         for sizes in [&[READ][..], &[READ / 3 + 1, 4096, READ]] {
             let got = utf8_flags(&data, sizes);
             assert_eq!(got.len(), want.len(), "reads of {sizes:?}");
