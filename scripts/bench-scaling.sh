@@ -15,6 +15,10 @@
 # Env: SIZES, RUNS, SEED, HUGE_LINE, IMAGE_SHARE, BASE, STRACE, KEEP=1 (keep generated sessions;
 # by default sessions of 1 GiB and more are deleted after their row, they are large).
 # The machine may be shared: every figure is a median, the spread is printed beside it.
+# The page cache matters as much: the same 512 MiB read by `cat` in 0.03 s right after it was
+# written and 0.08 s once it had been in the cache a while (seen here, Linux 6.x: large folios
+# from the write, split later). cat and diagnose read the same file in the same state, so their
+# ratio is fair; ratios of different sizes (generated at different times) compare less well.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
