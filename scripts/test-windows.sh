@@ -25,12 +25,15 @@ say() { echo "test-windows: $*" >&2; }
 
 if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "apt-get install mingw-w64 wine"
+    # Only the x86-64 C compiler (the linker Rust uses, and the shim's compiler): the
+    # `mingw-w64` metapackage adds i686, C++ and a second thread model, about 1 GB more on disk.
+    say "apt-get install gcc-mingw-w64-x86-64-win32 wine wine64"
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mingw-w64 wine wine64 >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      gcc-mingw-w64-x86-64-win32 wine wine64 >&2
     apt-get clean >&2 # the downloaded .deb files (hundreds of MB) are not needed once installed
   else
-    say "needs mingw-w64 and wine (Debian/Ubuntu: apt-get install mingw-w64 wine wine64, as root)"
+    say "needs mingw-w64's gcc and wine (Debian/Ubuntu: apt-get install gcc-mingw-w64-x86-64-win32 wine wine64, as root)"
     exit 1
   fi
 fi
