@@ -86,6 +86,12 @@ fn compactions(mock: &MockApi) -> Vec<LoggedRequest> {
 }
 
 /// After the wizard: the real claude resumes in Sonnet, is answered, and sends the summary.
+/// 2.1.150 follows a refused compaction request with a lean fallback without images, which
+/// fits: its first compaction succeeds and there is nothing left to trim.
+fn has_lean_fallback() -> bool {
+    !version_at_least("2.1.156")
+}
+
 fn resumes_in_sonnet(mock: &MockApi, sb: &Sandbox, session: &Session) {
     mock.clear_log();
     let run = session.resume(sb, "are we back?", &["--model", RETURN_MODEL]);
@@ -130,15 +136,13 @@ fn a_refusal_for_size_trims_every_image_though_the_estimate_is_under_the_line() 
             .all(|q| q.model.as_deref() == Some(COMPACT_MODEL)),
         "{asked:?}"
     );
-    if !version_at_least("2.1.156") {
-        // 2.1.150 follows a refused compaction request with a lean fallback without images,
-        // which fits: its first compaction succeeds and there is nothing left to trim.
-        assert!(
-            r.stderr.contains("Compacted: the context is now"),
-            "{}",
-            r.stderr
-        );
-    } else {
+    // Every version ends compacted; where claude has no lean fallback, ccrescue's rungs did it.
+    assert!(
+        r.stderr.contains("Compacted: the context is now"),
+        "{}",
+        r.stderr
+    );
+    if !has_lean_fallback() {
         for want in [
             "The compaction failed: ",
             "The compaction was refused for its size, so every image and document after the \
@@ -191,14 +195,13 @@ fn when_the_images_are_not_enough_the_large_tool_outputs_go_next() {
     let r = ccrescue(&sb, &project, &["--yes"]).expect_code(0);
     let asked = compactions(&mock);
     let sizes: Vec<_> = asked.iter().map(|q| (q.body_len, q.image_count)).collect();
-    if !version_at_least("2.1.156") {
-        // 2.1.150's lean fallback request (no images) follows each refusal: see the test above.
-        assert!(
-            r.stderr.contains("Compacted: the context is now"),
-            "{}",
-            r.stderr
-        );
-    } else {
+    // Every version ends compacted; where claude has no lean fallback, ccrescue's rungs did it.
+    assert!(
+        r.stderr.contains("Compacted: the context is now"),
+        "{}",
+        r.stderr
+    );
+    if !has_lean_fallback() {
         for want in [
             "The compaction was refused for its size, so every image and document after the \
              last compaction goes, whatever the estimate says. A trim takes these out",
