@@ -14,6 +14,8 @@ use super::media::MediaBlock;
 use super::record::{Class, Record};
 
 mod contributions;
+mod join;
+mod parts;
 pub(crate) use contributions::any_text;
 use contributions::{
     assistant, compaction_failure, decode_raw, keep_raw, model_attachment, resolve_error, user,
@@ -130,6 +132,22 @@ pub struct SessionScan {
     pub recorded_model: Option<String>,
     /// The `isSidechain` records in the file: a subagent inlined in its session (early 2.0.x).
     pub sidechain: super::subagents::Sidechain,
+    /// Which of the last-wins values above this scan's own records set (see [`join`]).
+    #[serde(skip)]
+    pub(crate) set: Set,
+}
+
+/// What the records of a scan did to the values that the latest record decides, so that the
+/// scans of a file's consecutive parts join into the scan of the whole ([`join`]): a part whose
+/// `context` is `None` may have cleared it, or never touched it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Set {
+    /// An assistant reply or a compact boundary set `context` (a boundary may set it to `None`).
+    pub context: bool,
+    /// A real assistant reply set `last_model` and `last_entrypoint` (either may be `None`).
+    pub reply: bool,
+    /// A reply or a compaction resolved the errors before it.
+    pub resolved: bool,
 }
 
 impl SessionScan {
@@ -146,15 +164,12 @@ impl SessionScan {
     }
 }
 
-/// Scans the session file at `path`.
+/// Scans the session file at `path`; a large one in parts, side by side (see [`parts`]).
 pub fn scan(path: &Path) -> Result<SessionScan> {
     let file =
         File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
-    let mut state = Scanner::new(path);
-    let bytes = for_each_line(file, |line| {
-        state.line(line);
-    })
-    .with_context(|| format!("cannot read session {}", path.display()))?;
+    let (state, bytes) = parts::scan_file(&file, Scanner::new(path))
+        .with_context(|| format!("cannot read session {}", path.display()))?;
     Ok(state.finish(bytes))
 }
 
@@ -293,6 +308,7 @@ impl Scanner {
                         source: ContextSource::CompactBoundary,
                         line: no,
                     });
+                s.set.context = true;
                 resolve_error(s);
             }
             (b"system", b"local_command") => {
@@ -318,4 +334,28 @@ impl Scanner {
         s.version = decode_raw(&self.version);
         self.scan
     }
+}
+
+/// Scans `data` as [`scan`] scans a large file: in parts cut at `cuts` (byte offsets, in order),
+/// each part on its own, joined in order.
+#[cfg(test)]
+pub(crate) fn scan_bytes_in_parts(data: &[u8], cuts: &[usize]) -> SessionScan {
+    let bounds: Vec<usize> = std::iter::once(0)
+        .chain(cuts.iter().copied())
+        .chain(std::iter::once(data.len()))
+        .collect();
+    let mut bytes = 0;
+    let mut joined: Option<Scanner> = None;
+    for part in bounds.windows(2) {
+        let mut state = Scanner::default();
+        bytes += for_each_line(&data[part[0]..part[1]], |line| {
+            state.line(line);
+        })
+        .expect("reading memory cannot fail");
+        joined = Some(match joined {
+            Some(before) => before.then(state),
+            None => state,
+        });
+    }
+    joined.expect("there is one part at least").finish(bytes)
 }

@@ -4,7 +4,38 @@ use base64::Engine as _;
 
 use super::api_error::ErrorKind;
 use super::media::tests::png_header;
-use super::scan::{ContextSource, scan_bytes};
+use super::scan::{ContextSource, SessionScan, scan_bytes_in_parts};
+
+/// The scan of `data` in one piece, checked against the scans of its two parts joined, for a
+/// cut at every line start (a large file is scanned in parts: session/scan/parts.rs). Every
+/// test here checks the join too.
+fn scan_bytes(data: &[u8]) -> SessionScan {
+    let whole = super::scan::scan_bytes(data);
+    for cut in line_starts(data) {
+        assert_joins_to(&whole, data, &[cut]);
+    }
+    whole
+}
+
+/// 0, the offset after every `\n`, and the end.
+fn line_starts(data: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
+    if starts.last() != Some(&data.len()) {
+        starts.push(data.len());
+    }
+    starts
+}
+
+/// Everything the scan holds, the fields `--json` leaves out included.
+fn assert_joins_to(whole: &SessionScan, data: &[u8], cuts: &[usize]) {
+    let joined = scan_bytes_in_parts(data, cuts);
+    assert_eq!(
+        format!("{joined:#?}"),
+        format!("{whole:#?}"),
+        "scan in parts cut at {cuts:?}"
+    );
+}
 
 fn user(text: &str) -> String {
     format!(
@@ -200,4 +231,98 @@ fn sidechain_replies_do_not_count_as_context() {
         assistant("s", 999_999, 0, 0).replace(r#""isSidechain":false"#, r#""isSidechain":true"#);
     let s = scan_bytes(&session(&[assistant("m", 1000, 0, 0), side]));
     assert_eq!(s.context.unwrap().tokens, 1000);
+}
+
+/// A session with every kind of event the scan keeps, in an order where each later event
+/// changes what an earlier one left (cleared, replaced, reset, resolved).
+fn every_event() -> Vec<Vec<u8>> {
+    let side = |r: String| r.replace(r#""isSidechain":false"#, r#""isSidechain":true"#);
+    let stderr = r#"{"type":"system","subtype":"local_command","content":"<local-command-stderr>Error during compaction: API Error: Usage credits required for 1M context · run /model to switch to standard context</local-command-stderr>","uuid":"f","timestamp":"t"}"#;
+    let model = r#"{"type":"attachment","attachment":{"type":"model","identity":{"modelId":"claude-opus-4-7[1m]"}},"uuid":"m","timestamp":"t"}"#;
+    let copy = r#"{"type":"api-request-blob","hash":"ab","message":{"role":"user","content":[]}}"#;
+    let no_post = boundary(1).replace(r#","postTokens":1"#, "");
+    [
+        user("<ide_selection>not typed</ide_selection>"),
+        image_result(100, 80, 10),
+        assistant("a", 1_000, 0, 5),
+        "{not json".into(),
+        user("the first prompt"),
+        error_record(LONG_CONTEXT),
+        side(error_record(LONG_CONTEXT)),
+        model.into(),
+        copy.into(),
+        image_result(300, 200, 40),
+        boundary(12_345),
+        image_result(200, 50, 20),
+        image_result(200, 50, 20),
+        String::new(),
+        stderr.into(),
+        side(assistant("s", 5, 0, 0)),
+        user("a later prompt"),
+        no_post,
+        assistant("b", 2_000, 7, 1),
+        error_record("API Error: 500 Internal server error"),
+        side(error_record(LONG_CONTEXT)),
+        image_result(64, 64, 5),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .chain([b"\xff\xfe{}".to_vec()])
+    .collect()
+}
+
+#[test]
+fn a_scan_in_two_or_three_parts_joins_to_the_scan_in_one() {
+    let lines = every_event();
+    let forwards = lines.join(&b'\n');
+    let mut backwards = lines.clone();
+    backwards.reverse();
+    let mut backwards = backwards.join(&b'\n');
+    backwards.extend_from_slice(b"\n{\"type\":\"us"); // and a torn last line
+    for data in [forwards, backwards] {
+        let whole = scan_bytes(&data); // every cut into two parts
+        let counts = (
+            whole.records,
+            whole.malformed,
+            whole.compactions,
+            whole.non_utf8_lines,
+        );
+        assert!(
+            counts.0 > 15 && counts.1 >= 2 && counts.2 == 2,
+            "{counts:?}"
+        );
+        assert!(
+            whole.sidechain.records == 3 && whole.media.images > 0,
+            "{whole:#?}"
+        );
+        let starts = line_starts(&data);
+        for (i, &a) in starts.iter().enumerate() {
+            for &b in &starts[i..] {
+                assert_joins_to(&whole, &data, &[a, b]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_corpus_scans_the_same_in_parts() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).expect("the corpus beside the project (../shared)") {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let data = std::fs::read(&path).unwrap();
+        let whole = super::scan::scan_bytes(&data);
+        let starts = line_starts(&data);
+        let pick = |k: usize| starts[k * (starts.len() - 1) / 8];
+        for k in 0..=8 {
+            assert_joins_to(&whole, &data, &[pick(k)]);
+            assert_joins_to(&whole, &data, &[pick(k / 2), pick(k)]);
+            assert_joins_to(&whole, &data, &[pick(k / 4), pick(k / 2), pick(k)]);
+        }
+        files += 1;
+    }
+    assert!(files >= 20, "only {files} corpus sessions found in {dir}");
 }

@@ -149,6 +149,9 @@ pub struct Sidechain {
     pub refused: Option<String>,
     /// An assistant reply ran on a `[1m]` or natively 1M-context model.
     pub one_m: bool,
+    /// A record set or cleared `refused` (for joining the scans of a file's parts).
+    #[serde(skip)]
+    pub(crate) decided: bool,
 }
 
 impl Sidechain {
@@ -166,9 +169,11 @@ impl Sidechain {
                 .unwrap_or_default();
             if api_error::is_long_context(&text) {
                 self.refused = Some(text);
+                self.decided = true;
             }
         } else if let Some(m) = r.model.as_ref().and_then(|m| js::string(b, m)) {
             self.refused = None; // a real reply came after: the subagent moved on
+            self.decided = true;
             self.one_m |= is_one_m_model(&m);
         }
     }

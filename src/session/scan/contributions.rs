@@ -42,6 +42,7 @@ pub(super) fn decode_raw(raw: &[u8]) -> Option<String> {
 }
 
 pub(super) fn resolve_error(s: &mut SessionScan) {
+    s.set.resolved = true;
     for e in [&mut s.last_error, &mut s.last_long_context_error]
         .into_iter()
         .flatten()
@@ -104,9 +105,11 @@ pub(super) fn assistant(s: &mut SessionScan, no: u64, b: &[u8], r: &Record) {
             source: ContextSource::Usage,
             line: no,
         });
+        s.set.context = true;
     }
     s.last_model = model;
     s.last_entrypoint = r.entrypoint.as_ref().and_then(|e| js::string(b, e));
+    s.set.reply = true;
     resolve_error(s);
 }
 
