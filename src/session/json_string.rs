@@ -12,38 +12,17 @@ fn err<T>(offset: usize, what: &'static str) -> Result<T, SyntaxError> {
 /// `b[i]` is a string's opening quote: returns the index after its closing quote, once the
 /// string is one `JSON.parse` accepts (no raw control character, only valid escapes).
 ///
-/// A string without backslashes (keys, base64, most values) is checked block by block while it
-/// is in the cache: the first quote or backslash, then the smallest byte. A string with a backslash
-/// is text: from the block that holds it, its end and its escapes are found in one pass
-/// ([`string_end`]).
+/// A string without backslashes (keys, base64, most values) is one run of plain bytes, found in
+/// one pass ([`string_end::plain_end`]: quotes, backslashes and control bytes at once). A string
+/// with a backslash is text: from that backslash, its end and its escapes are found in one pass
+/// ([`string_end::end_of_text`]).
 pub(super) fn skip_string(b: &[u8], i: usize) -> Result<usize, SyntaxError> {
-    const BLOCK: usize = 16 << 10;
-    let mut at = i + 1;
-    loop {
-        let block = &b[at..b.len().min(at + BLOCK)];
-        if block.is_empty() {
-            return err(b.len(), "unterminated string");
-        }
-        // The first quote or backslash, in one pass.
-        let stop = memchr::memchr2(b'"', b'\\', block);
-        if stop.is_some_and(|k| block[k] == b'\\') {
-            // The blocks before this one hold no quote, backslash or control byte.
-            return string_end::end_of_text(b, at);
-        }
-        let quote = stop;
-        let inside = &block[..quote.unwrap_or(block.len())];
-        if smallest(inside) < 0x20 {
-            let bad = inside.iter().position(|&c| c < 0x20).unwrap_or(0);
-            return err(at + bad, "control character in a string");
-        }
-        match quote {
-            Some(q) => return Ok(at + q + 1),
-            None => at += block.len(),
-        }
+    let stop = string_end::plain_end(b, i + 1);
+    match b.get(stop) {
+        Some(b'"') => Ok(stop + 1),
+        // The bytes before it hold no quote, backslash or control byte: it is not escaped.
+        Some(b'\\') => string_end::end_of_text(b, stop),
+        Some(_) => err(stop, "control character in a string"),
+        None => err(b.len(), "unterminated string"),
     }
-}
-
-/// The smallest byte of `s` (255 when empty): a reduction the compiler vectorises.
-fn smallest(s: &[u8]) -> u8 {
-    s.iter().fold(u8::MAX, |m, &x| m.min(x))
 }

@@ -33,6 +33,49 @@ fn xorshift(seed: &mut u64) -> u64 {
 }
 
 #[test]
+fn plain_runs_end_where_a_byte_loop_says() {
+    // Base64 with sparse quotes, backslashes, control bytes, and the bytes on either side of
+    // each test (0x20, 0x1f, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff), at every length and
+    // start around the 64-byte steps.
+    let plain = b"ABCxyz019+/= !#[]\x7f\x80\xff";
+    let special = [b'"', b'\\', 0, 0x1f, b'\n'];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for len in 0..200 {
+        for round in 0..20 {
+            let s: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = xorshift(&mut seed);
+                    match r % (8 + 40 * (round % 3)) {
+                        0 => special[(r >> 8) as usize % special.len()],
+                        _ => plain[(r >> 16) as usize % plain.len()],
+                    }
+                })
+                .collect();
+            for from in [0, 1, 7, 63, 64, 65].into_iter().filter(|&f| f <= len) {
+                let want = from
+                    + s[from..]
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                        .unwrap_or(len - from);
+                let show = String::from_utf8_lossy(&s);
+                assert_eq!(plain_end(&s, from), want, "from {from} in {show:?}");
+                assert_eq!(
+                    plain_end_portable(&s, from),
+                    want,
+                    "from {from} in {show:?}"
+                );
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    let got = unsafe { avx2::plain_end_avx2(&s, from) };
+                    assert_eq!(got, want, "from {from} in {show:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn text_strings_end_and_fail_where_a_byte_loop_says() {
     // Strings of quotes, backslashes, escape letters, hex digits and control bytes, at every
     // length around block boundaries.
