@@ -40,9 +40,18 @@ pub(super) fn scan_in_parts(
     len: u64,
     parts: usize,
 ) -> io::Result<(Scanner, u64)> {
-    let cuts = cuts(file, len, parts)?;
-    let Some((&first_end, _)) = cuts.split_first() else {
-        return scan_part(file, first, 0, None);
+    let cuts = if parts > 1 {
+        cuts(file, len, parts)?
+    } else {
+        Vec::new()
+    };
+    let Some(&first_end) = cuts.first() else {
+        // One part: plain reads from the start, which also work on a pipe (no offsets).
+        let mut state = first;
+        let bytes = for_each_line(file, |line| {
+            state.line(line);
+        })?;
+        return Ok((state, bytes));
     };
     // Part i runs from cuts[i-1] (0 for the first) to cuts[i] (the end of the file, for the last).
     let later: Vec<(u64, Option<u64>)> = cuts
@@ -51,10 +60,14 @@ pub(super) fn scan_in_parts(
         .map(|(i, &start)| (start, cuts.get(i + 1).copied()))
         .collect();
     thread::scope(|s| {
-        let threads: Vec<_> = later
+        let threads = later
             .into_iter()
-            .map(|(start, end)| s.spawn(move || scan_part(file, Scanner::default(), start, end)))
-            .collect();
+            .map(|(start, end)| {
+                thread::Builder::new()
+                    .name("scan part".into())
+                    .spawn_scoped(s, move || scan_part(file, Scanner::default(), start, end))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
         let (mut state, mut bytes) = scan_part(file, first, 0, Some(first_end))?;
         for t in threads {
             let (part, read) = t.join().unwrap_or_else(|p| panic::resume_unwind(p))?;
@@ -191,6 +204,18 @@ mod tests {
             largest > 1 << 20,
             "the corpus has sessions of more than 1 MiB"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_read_in_one_part_without_offsets() {
+        let (reader, mut writer) = io::pipe().unwrap();
+        writer.write_all(b"{\"type\":\"user\"}\n{}\n").unwrap();
+        drop(writer);
+        let pipe = File::from(std::os::fd::OwnedFd::from(reader));
+        let (state, bytes) = scan_file(&pipe, Scanner::default()).unwrap();
+        assert_eq!(bytes, 19);
+        assert_eq!(state.finish(bytes).records, 2);
     }
 
     #[test]
