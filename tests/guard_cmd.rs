@@ -117,3 +117,23 @@ fn a_project_scope_file_is_created_private_and_bad_json_is_left_alone() {
     .expect_code(2);
     assert!(r.stderr.contains("not below --block-at"), "{}", r.stderr);
 }
+
+#[test]
+fn status_escapes_what_it_quotes_from_a_settings_file() {
+    // A hook event name is the file's text: one with terminal control codes in it is shown
+    // escaped, not sent to the terminal (a fake file; no claude is needed to show status).
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("p");
+    let path = sb.config_dir().join("settings.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let evil = r#"{"hooks": {"Evil\u001b[2J\u202eName": [{"hooks": [{"type": "command", "command": "ccrescue hook UserPromptSubmit --warn-at 150000 --block-at 180000"}]}]}}"#;
+    fs::write(&path, evil).unwrap();
+    let status = ccrescue(&sb, &project, &["guard"]).expect_code(0);
+    assert!(
+        status.stdout.contains(r"Evil\u{1b}[2J\u{202e}Name"),
+        "{}",
+        status.stdout
+    );
+    assert!(!status.stdout.contains('\u{1b}') && !status.stdout.contains('\u{202e}'));
+}

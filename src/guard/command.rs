@@ -1,30 +1,30 @@
-//! The `guard` front-end: `install` (show the change, ask, write with a backup), `uninstall`
-//! (remove exactly what install added), and bare `guard` (where it is installed, with what, and
-//! what the installed claude supports).
+//! The `guard` front-end: `install` (show the change, ask, write with a backup) and `uninstall`
+//! (remove exactly what install added); bare `guard` is `status`.
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::plan::{self, Found, Install, Thresholds, WindowKey};
-use super::{state, support};
+use super::status::{describe, found_json};
+use super::support;
+use crate::claude;
 use crate::cli::{GuardArgs, GuardScope, GuardVerb, InstallArgs};
 use crate::context::Ctx;
 use crate::error::{EXIT_OK, refused};
 use crate::fsx::{self, Backup};
-use crate::{claude, format};
 
 pub fn run(ctx: &Ctx, args: &GuardArgs) -> Result<u8> {
     match &args.verb {
-        None => status(ctx),
+        None => super::status::status(ctx),
         Some(GuardVerb::Install(a)) => install(ctx, a),
         Some(GuardVerb::Uninstall(u)) => uninstall(ctx, u.scope),
     }
 }
 
-fn scope_path(ctx: &Ctx, scope: GuardScope) -> PathBuf {
+pub(super) fn scope_path(ctx: &Ctx, scope: GuardScope) -> PathBuf {
     match scope {
         GuardScope::User => ctx.root.join("settings.json"),
         GuardScope::Project => ctx.project.join(".claude").join("settings.json"),
@@ -33,7 +33,7 @@ fn scope_path(ctx: &Ctx, scope: GuardScope) -> PathBuf {
 }
 
 /// The file's bytes, or `None` when it does not exist.
-fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+pub(super) fn read(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -219,87 +219,6 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn status(ctx: &Ctx) -> Result<u8> {
-    let info = claude::inspect(&ctx.claude_env, ctx.claude.clone(), false);
-    let version = info.version.as_ref().ok().copied();
-    let sup = support(version);
-    let mut rows = vec![];
-    for scope in [GuardScope::User, GuardScope::Project, GuardScope::Local] {
-        let path = scope_path(ctx, scope);
-        let found = match read(&path) {
-            Ok(Some(b)) => plan::find(&b).map_err(|e| format!("{e:#}")),
-            Ok(None) => Ok(Found::default()),
-            Err(e) => Err(format!("{e:#}")),
-        };
-        rows.push((scope, path, found));
-    }
-    let mut out = io::stdout().lock();
-    if ctx.args.json {
-        let scopes: Vec<Value> = rows
-            .iter()
-            .map(|(s, p, f)| match f {
-                Ok(f) => json!({"scope": scope_name(*s), "file": p, "guard": found_json(f)}),
-                Err(e) => json!({"scope": scope_name(*s), "file": p, "problem": e}),
-            })
-            .collect();
-        let doc = json!({"scopes": scopes, "claude_version": version.map(|v| v.to_string()), "support": sup, "state_folder": state::folder().ok()});
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-        return Ok(EXIT_OK);
-    }
-    let mut any = false;
-    for (scope, path, found) in &rows {
-        match found {
-            Ok(f) if !f.events.is_empty() || f.statusline => {
-                any = true;
-                writeln!(
-                    out,
-                    "Installed ({}) in {}:",
-                    scope_name(*scope),
-                    path.display()
-                )?;
-                for line in describe(f) {
-                    writeln!(out, "  {line}")?;
-                }
-            }
-            Ok(_) => writeln!(
-                out,
-                "Not installed ({}) in {}",
-                scope_name(*scope),
-                path.display()
-            )?,
-            Err(e) => writeln!(
-                out,
-                "Unreadable ({}) {}: {e}",
-                scope_name(*scope),
-                path.display()
-            )?,
-        }
-    }
-    let claude_line = match (&info.version, version) {
-        (_, Some(v)) => format!(
-            "claude {v}: hook events {}; compaction window via {}",
-            sup.events.join(", "),
-            if sup.window_setting {
-                "the autoCompactWindow setting"
-            } else {
-                "the env entry CLAUDE_CODE_AUTO_COMPACT_WINDOW"
-            }
-        ),
-        (Err(why), None) => format!(
-            "claude: {why} (install would use the conservative choice: UserPromptSubmit and SessionStart, env entry)"
-        ),
-        (Ok(_), None) => unreachable!("a version is Some"),
-    };
-    writeln!(out, "{claude_line}")?;
-    if !any {
-        writeln!(
-            out,
-            "Install it with `ccrescue guard install` (asks first; `ccrescue guard uninstall` removes it)."
-        )?;
-    }
-    Ok(EXIT_OK)
-}
-
 /// Writes `new` over `path` (backup, atomic replace) or as a new private file.
 fn save(path: &Path, exists: bool, new: &[u8]) -> Result<Option<PathBuf>> {
     if !exists {
@@ -371,32 +290,6 @@ fn show_change(
     Ok(())
 }
 
-/// What of guard's a file holds, in lines.
-fn describe(f: &Found) -> Vec<String> {
-    let mut lines = vec![];
-    if let Some(t) = f.thresholds {
-        lines.push(format!(
-            "hooks {}: warn past {} tokens, refuse prompts past {}",
-            f.events.join(", "),
-            format::thousands(t.warn_at),
-            format::thousands(t.block_at)
-        ));
-    }
-    match (&f.window, &f.window_setting) {
-        (Some(_), Some((k, v))) => lines.push(format!("{k}: {v} (claude compacts itself past it)")),
-        (None, Some((k, v))) => lines.push(format!("{k}: {v} (yours; kept)")),
-        _ => {}
-    }
-    if f.statusline {
-        lines.push("statusLine: ccrescue statusline (tokens against the 200K window)".into());
-    }
-    lines
-}
-
-fn found_json(f: &Found) -> Value {
-    serde_json::to_value(f).unwrap_or(Value::Null)
-}
-
 fn backup_note(backup: &Option<PathBuf>) -> String {
     backup
         .as_ref()
@@ -404,7 +297,7 @@ fn backup_note(backup: &Option<PathBuf>) -> String {
         .unwrap_or_default()
 }
 
-fn scope_name(s: GuardScope) -> &'static str {
+pub(super) fn scope_name(s: GuardScope) -> &'static str {
     match s {
         GuardScope::User => "user",
         GuardScope::Project => "project",

@@ -1,12 +1,13 @@
 //! `ccrescue guard`: keeps sessions from reaching the 1M error with claude's own settings and
 //! hooks, no daemon. `edit` splices settings files, `plan` says what guard adds and finds it
 //! again, `measure` sizes a session from its tail, `state` is the hook's memory, `command` is
-//! the front-end (install, uninstall, status).
+//! the front-end (install, uninstall), `status` what bare `guard` shows.
 pub mod command;
 pub mod edit;
 pub mod measure;
 pub mod plan;
 pub mod state;
+mod status;
 
 use crate::claude::Version;
 
