@@ -40,18 +40,19 @@ pub(super) fn scan_in_parts(
     len: u64,
     parts: usize,
 ) -> io::Result<(Scanner, u64)> {
-    let cuts = if parts > 1 {
-        cuts(file, len, parts)?
-    } else {
-        Vec::new()
-    };
-    let Some(&first_end) = cuts.first() else {
+    if parts <= 1 {
         // One part: plain reads from the start, which also work on a pipe (no offsets).
         let mut state = first;
         let bytes = for_each_line(file, |line| {
             state.line(line);
         })?;
         return Ok((state, bytes));
+    }
+    let cuts = cuts(file, len, parts)?;
+    let Some(&first_end) = cuts.first() else {
+        // No line end to cut at. Read at offsets still: on Windows, looking for one moved the
+        // file's position (`seek_read`).
+        return scan_part(file, first, 0, None);
     };
     // Part i runs from cuts[i-1] (0 for the first) to cuts[i] (the end of the file, for the last).
     let later: Vec<(u64, Option<u64>)> = cuts
@@ -236,5 +237,10 @@ mod tests {
         let len = len + huge.len() as u64 + 4;
         assert_eq!(super::cuts(&file, len, 2).unwrap(), Vec::<u64>::new());
         assert_eq!(super::cuts(&file, len, 1).unwrap(), Vec::<u64>::new());
+        // Then the whole file is one part, read from its start wherever the file's position is
+        // (here at the end, after the writes; on Windows the search for a cut moves it too).
+        let (state, bytes) = scan_in_parts(&file, Scanner::default(), len, 2).unwrap();
+        assert_eq!(bytes, len);
+        assert_eq!(state.finish(bytes).lines, 1002);
     }
 }
