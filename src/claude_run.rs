@@ -297,11 +297,42 @@ fn run_headless_within(
 /// group here: it must be the terminal's foreground to read keys.
 pub fn hand_over(inv: &Invocation) -> Result<i32> {
     let _defer = interrupt::defer();
-    let status: ExitStatus = inv
+    let mut child = inv
         .command()
-        .status()
+        .spawn()
         .with_context(|| format!("cannot start {}", inv.program.display()))?;
+    let passing_on = interrupt::pass_on_to(child.id());
+    wait_unreaped(&child);
+    drop(passing_on); // before the pid is freed for another process
+    let status: ExitStatus = child.wait().context("cannot wait for claude")?;
+    if interrupt::terminated() {
+        // SIGTERM or SIGHUP came for ccrescue: claude got it and has ended; so does ccrescue.
+        return Err(interrupt::Interrupted.into());
+    }
     Ok(exit_code(status))
+}
+
+/// Waits until `child` has ended, without reaping it (its pid stays its own until `wait`).
+fn wait_unreaped(child: &std::process::Child) {
+    #[cfg(unix)]
+    loop {
+        // SAFETY: waitid only writes the zeroed `siginfo_t` we own; WNOWAIT leaves the child
+        // to be reaped by `Child::wait`.
+        let done = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                child.id(),
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if done == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            break; // ended (or not ours to wait for: `wait` then says why)
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = child;
 }
 
 fn exit_code(status: ExitStatus) -> i32 {

@@ -8,7 +8,8 @@
 //! SIGINT), so the caller can say what was changed before the process ends; a signal the
 //! question does not notice (SIGTERM) still ends the process after [`PROMPT_GRACE`]. It ends by
 //! SIGINT itself (on unix), not by `exit(130)`, so that a shell loop or script running ccrescue
-//! sees an interrupted child and stops too; `$?` shows 130.
+//! sees an interrupted child and stops too; `$?` shows 130. While claude has the terminal (the
+//! handoff), SIGTERM and SIGHUP sent to ccrescue alone are passed on to it ([`pass_on_to`]).
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -143,5 +144,86 @@ pub struct Prompting(());
 impl Drop for Prompting {
     fn drop(&mut self) {
         PROMPTS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(unix)]
+static PASS_ON_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+/// True once SIGTERM or SIGHUP was passed on to claude ([`pass_on_to`]).
+pub fn terminated() -> bool {
+    TERMINATED.load(Ordering::SeqCst)
+}
+
+/// While the returned guard lives, SIGTERM and SIGHUP are sent on to process `pid` (claude with
+/// the terminal): a supervisor that stops ccrescue (`kill`, `timeout`, a closing IDE) stops the
+/// claude it started, rather than ccrescue waiting for a claude nobody sees any more. Ctrl-C is
+/// not passed on: the terminal sends it to claude itself, and claude uses it to cancel a reply.
+/// Signals that were ignored when ccrescue started (nohup) stay ignored. Not on Windows, which
+/// has no such signals.
+pub fn pass_on_to(pid: u32) -> PassingOn {
+    #[cfg(unix)]
+    {
+        PASS_ON_TO.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        let mut saved = Vec::new();
+        for sig in [libc::SIGTERM, libc::SIGHUP] {
+            if is_ignored(sig) {
+                continue;
+            }
+            // SAFETY: `pass_on` only does async-signal-safe things (atomics and kill(2)); both
+            // structs are zeroed plain data we own, and the old action is kept to be restored.
+            unsafe {
+                let mut new: libc::sigaction = std::mem::zeroed();
+                new.sa_sigaction = pass_on as extern "C" fn(libc::c_int) as usize;
+                new.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut new.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &new, &mut old) == 0 {
+                    saved.push((sig, old));
+                }
+            }
+        }
+        PassingOn { saved }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        PassingOn {}
+    }
+}
+
+#[cfg(unix)]
+extern "C" fn pass_on(sig: libc::c_int) {
+    let pid = PASS_ON_TO.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe and takes no pointers.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+    TERMINATED.store(true, Ordering::SeqCst);
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// See [`pass_on_to`]; dropping it puts the previous handlers back. Drop it once the process
+/// has ended but before it is reaped (its pid could then be another process's).
+pub struct PassingOn {
+    #[cfg(unix)]
+    saved: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Drop for PassingOn {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            PASS_ON_TO.store(0, Ordering::SeqCst);
+            for (sig, old) in &self.saved {
+                // SAFETY: puts back the action saved by `pass_on_to`, unchanged.
+                unsafe {
+                    libc::sigaction(*sig, old, std::ptr::null_mut());
+                }
+            }
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! claude runs in a process group of its own (issue 17), so ccrescue passes the interrupt on to
 //! it; claude stops, and ccrescue waits for it, says so, leaves the session as claude
 //! left it (the backup intact), shows the cursor again and dies by SIGINT (`$?` = 130, see
-//! src/interrupt.rs). At the first prompt nothing has been changed yet.
+//! src/interrupt.rs). At the first prompt nothing has been changed yet. Once claude has the
+//! terminal, SIGTERM sent to ccrescue alone reaches claude too.
 mod common;
 
 use std::path::Path;
@@ -158,4 +159,39 @@ fn ctrl_c_at_the_first_prompt_says_nothing_was_changed_and_shows_the_cursor() {
     );
     assert_eq!(snapshot(sb.root()), before, "nothing was written");
     assert!(mock.messages_requests().is_empty(), "claude was not run");
+}
+
+#[test]
+fn sigterm_to_ccrescue_while_claude_has_the_terminal_ends_claude_too() {
+    // A supervisor (`kill`, `timeout`, an IDE closing its terminal tab) stops ccrescue alone:
+    // the interactive claude it handed the terminal to must not be left running unseen.
+    let (mock, sb) = setup(Auth::GatewayToken);
+    let project = sb.project("term");
+    let f = fixtures::credits_error(&mock, &sb, &project);
+    fixtures::account_gate(&mock, "RESCUED.", "Hello again from Sonnet.");
+    let mut t = wizard_terminal(&sb, &project);
+    for prompt in [
+        "What do you see?",
+        "compact it with claude-haiku-4-5-20251001?",
+        "Continue in claude-sonnet-4-6 now?",
+    ] {
+        t.wait_for(prompt, STEP);
+        t.wait_quiet(SETTLE, STEP);
+        t.send_key(Key::Enter);
+    }
+    t.wait_until("claude's prompt", STEP, |s| {
+        s.lines().any(|l| l.trim() == "❯")
+    });
+    let claude = pid_running(&["--resume", &f.session.id])
+        .unwrap_or_else(|| t.fail("no interactive claude on the session"));
+    let ccrescue = t.pid().expect("ccrescue runs") as i32;
+    // SAFETY: kill(2) with a pid we started and a plain signal number.
+    assert_eq!(unsafe { libc::kill(ccrescue, libc::SIGTERM) }, 0);
+
+    t.wait_for("error: interrupted", STEP);
+    assert_died_by_sigint(&mut t);
+    assert!(
+        !Path::new(&format!("/proc/{claude}")).exists(),
+        "claude ({claude}) still runs"
+    );
 }
