@@ -1,6 +1,7 @@
 //! The only module that writes files: backups that never overwrite an earlier one, atomic
 //! replacement (temp file in the same folder → validate → fsync → backup → rename → fsync the
-//! folder) keeping the original's permissions and owner, and cleanup of ccrescue's own leftovers.
+//! folder) keeping the original's permissions and owner, and cleanup of ccrescue's own leftovers
+//! (`stale`; `backups` names and lists backups, `temp` makes the temp files).
 //!
 //! Names: a backup of `s.jsonl` is `s.jsonl.bak`, then `s.jsonl.bak.1`, `.bak.2`, … (the next
 //! number is one past the highest present, so numbers follow creation order even after a prune).
@@ -15,10 +16,14 @@ use anyhow::{Context as _, Result, bail};
 use crate::interrupt;
 
 mod backups;
+mod stale;
 mod temp;
 
 pub use backups::{BackupFile, backup_copy, list_backups, next_backup_path};
 use backups::{backup_copy_from, backup_link};
+#[cfg(test)]
+use stale::temp_pid;
+pub use stale::{sweep_stale_temps, sweep_stale_temps_beside};
 use temp::TempFile;
 
 /// Which backup `replace` takes.
@@ -224,60 +229,6 @@ pub fn resolve(path: &Path) -> PathBuf {
         }
         _ => path.to_owned(),
     }
-}
-
-/// Sweeps the stale temp files beside `file` (beside its target, when it is a symlink, where
-/// `replace` puts them) and tells `say` about each one removed, in words for the user.
-pub fn sweep_stale_temps_beside(file: &Path, mut say: impl FnMut(&str)) {
-    if let Some(folder) = resolve(file).parent() {
-        for stale in sweep_stale_temps(folder) {
-            say(&format!(
-                "removed {}, left behind by an interrupted ccrescue",
-                stale.display()
-            ));
-        }
-    }
-}
-
-/// Removes ccrescue's own temp files in `dir` whose process is gone (left by a SIGKILL or a power
-/// cut); returns the paths removed. Temp files of a ccrescue still running are left alone.
-pub fn sweep_stale_temps(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return vec![];
-    };
-    let mut removed = vec![];
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(temp_pid) else {
-            continue;
-        };
-        if pid != std::process::id() && !process_alive(pid) && fs::remove_file(entry.path()).is_ok()
-        {
-            removed.push(entry.path());
-        }
-    }
-    removed.sort();
-    removed
-}
-
-/// The pid in a temp file name `.<name>.ccrescue-<pid>.tmp`.
-fn temp_pid(name: &str) -> Option<u32> {
-    let rest = name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
-    let (_, pid) = rest.rsplit_once(TEMP_MARK)?;
-    pid.parse().ok()
-}
-
-fn process_alive(pid: u32) -> bool {
-    let Ok(mut sys) = sysinfo::System::new() else {
-        return true; // cannot tell: keep the file
-    };
-    let pid = sysinfo::Pid::from_u32(pid);
-    sys.refresh_processes_specifics(
-        sysinfo::ProcessesToUpdate::Some(&[pid]),
-        true,
-        sysinfo::ProcessRefreshKind::nothing(),
-    );
-    sys.process(pid).is_some()
 }
 
 /// Ends a torn last line with `\n` (appending, then syncing) so that claude's next record starts
