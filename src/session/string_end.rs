@@ -7,7 +7,7 @@
 //! On x86-64 CPUs with AVX2 (chosen at run time) the whole block loop is compiled for AVX2: the
 //! masks take two 32-byte compares instead of four 16-byte ones, and the escaped bytes are
 //! classified with a vector table lookup, so that only `\u` (and invalid) escapes are looked at
-//! one by one. Elsewhere (older x86-64 CPUs: SSE2; other architectures: plain Rust on 8-byte
+//! one by one. Elsewhere (older x86-64 CPUs: SSE2; aarch64: NEON; others: plain Rust on 8-byte
 //! words) the same loop gets the masks 16 bytes at a time and looks at every escaped byte.
 use super::json_span::SyntaxError;
 
@@ -353,14 +353,41 @@ fn lane_masks(lane: &[u8; 16]) -> LaneMasks {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+/// The masks of 16 bytes with NEON (part of every aarch64 CPU, Apple Silicon included): three
+/// compares, then each lane's bit weight summed across the vector's halves (aarch64 has no
+/// `movemask`).
+#[cfg(target_arch = "aarch64")]
+fn lane_masks(lane: &[u8; 16]) -> LaneMasks {
+    use std::arch::aarch64::{
+        uint8x16_t, vaddv_u8, vandq_u8, vceqq_u8, vcleq_u8, vdupq_n_u8, vget_high_u8, vget_low_u8,
+        vld1q_u8,
+    };
+    const WEIGHTS: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
+    // SAFETY: NEON is in every aarch64 target's baseline; both loads read 16 bytes of arrays of
+    // 16 bytes.
+    unsafe {
+        let v = vld1q_u8(lane.as_ptr());
+        let weights = vld1q_u8(WEIGHTS.as_ptr());
+        let bits = |all_ones: uint8x16_t| {
+            let w = vandq_u8(all_ones, weights);
+            u16::from(vaddv_u8(vget_low_u8(w))) | (u16::from(vaddv_u8(vget_high_u8(w))) << 8)
+        };
+        LaneMasks {
+            quotes: bits(vceqq_u8(v, vdupq_n_u8(b'"'))),
+            backslashes: bits(vceqq_u8(v, vdupq_n_u8(b'\\'))),
+            controls: bits(vcleq_u8(v, vdupq_n_u8(0x1f))),
+        }
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn lane_masks(lane: &[u8; 16]) -> LaneMasks {
     swar_lane_masks(lane)
 }
 
 /// The portable version: per 8-byte word, tests that set the top bit of each matching byte, then
 /// a multiply that gathers those 8 bits into one byte.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
 fn swar_lane_masks(lane: &[u8; 16]) -> LaneMasks {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
