@@ -297,11 +297,12 @@ fn run_headless_within(
 /// group here: it must be the terminal's foreground to read keys.
 pub fn hand_over(inv: &Invocation) -> Result<i32> {
     let _defer = interrupt::defer();
+    let passing_on = interrupt::pass_on();
     let mut child = inv
         .command()
         .spawn()
         .with_context(|| format!("cannot start {}", inv.program.display()))?;
-    let passing_on = interrupt::pass_on_to(child.id());
+    passing_on.to(child.id());
     wait_unreaped(&child);
     drop(passing_on); // before the pid is freed for another process
     let status: ExitStatus = child.wait().context("cannot wait for claude")?;

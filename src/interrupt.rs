@@ -9,7 +9,7 @@
 //! question does not notice (SIGTERM) still ends the process after [`PROMPT_GRACE`]. It ends by
 //! SIGINT itself (on unix), not by `exit(130)`, so that a shell loop or script running ccrescue
 //! sees an interrupted child and stops too; `$?` shows 130. While claude has the terminal (the
-//! handoff), SIGTERM and SIGHUP sent to ccrescue alone are passed on to it ([`pass_on_to`]).
+//! handoff), SIGTERM and SIGHUP sent to ccrescue alone are passed on to it ([`pass_on`]).
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -149,33 +149,38 @@ impl Drop for Prompting {
 
 #[cfg(unix)]
 static PASS_ON_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// The signal [`pass_on`]'s handler took, for a pid that was not known yet.
+#[cfg(unix)]
+static TAKEN: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 static TERMINATED: AtomicBool = AtomicBool::new(false);
 
-/// True once SIGTERM or SIGHUP was passed on to claude ([`pass_on_to`]).
+/// True once SIGTERM or SIGHUP came while they were passed on ([`pass_on`]).
 pub fn terminated() -> bool {
     TERMINATED.load(Ordering::SeqCst)
 }
 
-/// While the returned guard lives, SIGTERM and SIGHUP are sent on to process `pid` (claude with
-/// the terminal): a supervisor that stops ccrescue (`kill`, `timeout`, a closing IDE) stops the
-/// claude it started, rather than ccrescue waiting for a claude nobody sees any more. Ctrl-C is
-/// not passed on: the terminal sends it to claude itself, and claude uses it to cancel a reply.
-/// Signals that were ignored when ccrescue started (nohup) stay ignored. Not on Windows, which
-/// has no such signals.
-pub fn pass_on_to(pid: u32) -> PassingOn {
+/// While the returned guard lives, SIGTERM and SIGHUP are sent on to the process named with
+/// [`PassingOn::to`] (claude with the terminal): a supervisor that stops ccrescue (`kill`,
+/// `timeout`, a closing IDE) stops the claude it started, rather than ccrescue waiting for a
+/// claude nobody sees any more. Taken before claude starts, so that a signal that comes while
+/// it starts is passed on too, once its pid is known. Ctrl-C is not passed on: the terminal
+/// sends it to claude itself, and claude uses it to cancel a reply. Signals that were ignored
+/// when ccrescue started (nohup) stay ignored. Not on Windows, which has no such signals.
+pub fn pass_on() -> PassingOn {
     #[cfg(unix)]
     {
-        PASS_ON_TO.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        PASS_ON_TO.store(0, Ordering::SeqCst);
         let mut saved = Vec::new();
         for sig in [libc::SIGTERM, libc::SIGHUP] {
             if is_ignored(sig) {
                 continue;
             }
-            // SAFETY: `pass_on` only does async-signal-safe things (atomics and kill(2)); both
-            // structs are zeroed plain data we own, and the old action is kept to be restored.
+            // SAFETY: `pass_on_handler` only does async-signal-safe things (atomics, kill(2),
+            // errno); both structs are zeroed plain data we own, and the old action is kept to
+            // be restored.
             unsafe {
                 let mut new: libc::sigaction = std::mem::zeroed();
-                new.sa_sigaction = pass_on as extern "C" fn(libc::c_int) as usize;
+                new.sa_sigaction = pass_on_handler as extern "C" fn(libc::c_int) as usize;
                 new.sa_flags = libc::SA_RESTART;
                 libc::sigemptyset(&mut new.sa_mask);
                 let mut old: libc::sigaction = std::mem::zeroed();
@@ -188,13 +193,14 @@ pub fn pass_on_to(pid: u32) -> PassingOn {
     }
     #[cfg(not(unix))]
     {
-        let _ = pid;
         PassingOn {}
     }
 }
 
 #[cfg(unix)]
-extern "C" fn pass_on(sig: libc::c_int) {
+extern "C" fn pass_on_handler(sig: libc::c_int) {
+    let errno = errno::get(); // kill(2) may set it; the interrupted code may be reading it
+    TAKEN.store(sig, Ordering::SeqCst);
     let pid = PASS_ON_TO.load(Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill(2) is async-signal-safe and takes no pointers.
@@ -204,13 +210,61 @@ extern "C" fn pass_on(sig: libc::c_int) {
     }
     TERMINATED.store(true, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
+    errno::set(errno);
 }
 
-/// See [`pass_on_to`]; dropping it puts the previous handlers back. Drop it once the process
-/// has ended but before it is reaped (its pid could then be another process's).
+/// errno, read and put back by the signal handler (where the C library names its slot).
+#[cfg(unix)]
+mod errno {
+    /// The calling thread's errno.
+    fn slot() -> Option<*mut libc::c_int> {
+        // SAFETY: these return the calling thread's errno slot and take no arguments.
+        #[cfg(target_os = "linux")]
+        return Some(unsafe { libc::__errno_location() });
+        #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+        return Some(unsafe { libc::__error() });
+        #[allow(unreachable_code)]
+        None
+    }
+
+    pub fn get() -> libc::c_int {
+        // SAFETY: the slot is this thread's and lives as long as it.
+        slot().map_or(0, |p| unsafe { *p })
+    }
+
+    pub fn set(value: libc::c_int) {
+        if let Some(p) = slot() {
+            // SAFETY: as in `get`.
+            unsafe { *p = value }
+        }
+    }
+}
+
+/// See [`pass_on`]; dropping it puts the previous handlers back. Drop it once the process has
+/// ended but before it is reaped (its pid could then be another process's).
 pub struct PassingOn {
     #[cfg(unix)]
     saved: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl PassingOn {
+    /// From now on the signals go to `pid`; one that came before is sent to it now.
+    pub fn to(&self, pid: u32) {
+        #[cfg(unix)]
+        {
+            let pid = i32::try_from(pid).unwrap_or(0);
+            PASS_ON_TO.store(pid, Ordering::SeqCst);
+            let early = TAKEN.load(Ordering::SeqCst);
+            if pid > 0 && early != 0 && terminated() {
+                // SAFETY: kill(2) with a pid we started and a plain signal number.
+                unsafe {
+                    libc::kill(pid, early);
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = pid;
+    }
 }
 
 impl Drop for PassingOn {
@@ -219,11 +273,56 @@ impl Drop for PassingOn {
         {
             PASS_ON_TO.store(0, Ordering::SeqCst);
             for (sig, old) in &self.saved {
-                // SAFETY: puts back the action saved by `pass_on_to`, unchanged.
+                // SAFETY: puts back the action saved by `pass_on`, unchanged.
                 unsafe {
                     libc::sigaction(*sig, old, std::ptr::null_mut());
                 }
             }
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Command;
+
+    use super::*;
+
+    const IN_CHILD: &str = "CCRESCUE_TEST_PASS_ON_CHILD";
+
+    /// A SIGTERM that comes while claude starts (the handler is in place, the pid not known
+    /// yet) reaches claude as soon as its pid is. Run in a child test process: the signal sets
+    /// this process's interrupt flags, which the other tests must not see.
+    #[test]
+    fn a_sigterm_before_the_pid_is_known_reaches_the_process_once_it_is() {
+        if std::env::var_os(IN_CHILD).is_some() {
+            let passing_on = pass_on();
+            // SAFETY: raise(3) with a plain signal number; the handler only sets flags here.
+            assert_eq!(unsafe { libc::raise(libc::SIGTERM) }, 0);
+            assert!(
+                terminated() && interrupted(),
+                "the signal was taken, not fatal"
+            );
+            let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+            passing_on.to(sleeper.id());
+            let status = sleeper.wait().unwrap();
+            drop(passing_on);
+            assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+            return;
+        }
+        let name =
+            "interrupt::tests::a_sigterm_before_the_pid_is_known_reaches_the_process_once_it_is";
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(IN_CHILD, "1")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("1 passed"),
+            "{said}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

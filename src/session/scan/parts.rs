@@ -40,6 +40,18 @@ pub(super) fn scan_in_parts(
     len: u64,
     parts: usize,
 ) -> io::Result<(Scanner, u64)> {
+    scan_in_parts_with(file, first, len, parts, None)
+}
+
+/// [`scan_in_parts`] with threads of `stack` bytes of stack (the default when `None`; tests ask
+/// for one no system gives, to see a thread fail to start).
+fn scan_in_parts_with(
+    file: &File,
+    first: Scanner,
+    len: u64,
+    parts: usize,
+    stack: Option<usize>,
+) -> io::Result<(Scanner, u64)> {
     if parts <= 1 {
         // One part: plain reads from the start, which also work on a pipe (no offsets).
         let mut state = first;
@@ -61,17 +73,26 @@ pub(super) fn scan_in_parts(
         .map(|(i, &start)| (start, cuts.get(i + 1).copied()))
         .collect();
     thread::scope(|s| {
-        let threads = later
+        let threads: Vec<_> = later
             .into_iter()
             .map(|(start, end)| {
-                thread::Builder::new()
-                    .name("scan part".into())
-                    .spawn_scoped(s, move || scan_part(file, Scanner::default(), start, end))
+                let mut builder = thread::Builder::new().name("scan part".into());
+                if let Some(size) = stack {
+                    builder = builder.stack_size(size);
+                }
+                let thread = builder
+                    .spawn_scoped(s, move || scan_part(file, Scanner::default(), start, end));
+                // A thread that cannot start (a limit on processes, no memory): its part is
+                // scanned on this one, in turn.
+                (start, end, thread.ok())
             })
-            .collect::<io::Result<Vec<_>>>()?;
+            .collect();
         let (mut state, mut bytes) = scan_part(file, first, 0, Some(first_end))?;
-        for t in threads {
-            let (part, read) = t.join().unwrap_or_else(|p| panic::resume_unwind(p))?;
+        for (start, end, thread) in threads {
+            let (part, read) = match thread {
+                Some(t) => t.join().unwrap_or_else(|p| panic::resume_unwind(p))?,
+                None => scan_part(file, Scanner::default(), start, end)?,
+            };
             state = state.then(part);
             bytes += read;
         }
@@ -205,6 +226,19 @@ mod tests {
             largest > 1 << 20,
             "the corpus has sessions of more than 1 MiB"
         );
+    }
+
+    #[test]
+    fn parts_whose_thread_cannot_start_are_scanned_on_this_one() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))
+            .join("spotter__258c7280-ae70-4798-800f-63464d01a85d.jsonl");
+        let file = File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        // No system gives a thread a stack of half the address space.
+        let huge = Some(usize::MAX / 2);
+        let (state, bytes) = scan_in_parts_with(&file, Scanner::new(&path), len, 3, huge).unwrap();
+        assert_eq!(bytes, len);
+        assert_eq!(format!("{:#?}", state.finish(bytes)), scan_path(&path, 1));
     }
 
     #[cfg(unix)]
