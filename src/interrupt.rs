@@ -149,14 +149,16 @@ impl Drop for Prompting {
 
 #[cfg(unix)]
 static PASS_ON_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-/// The signal [`pass_on`]'s handler took, for a pid that was not known yet.
+/// The signal [`pass_on`]'s handler took (0: none), sent on late when the pid was not known yet.
 #[cfg(unix)]
 static TAKEN: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-static TERMINATED: AtomicBool = AtomicBool::new(false);
 
 /// True once SIGTERM or SIGHUP came while they were passed on ([`pass_on`]).
 pub fn terminated() -> bool {
-    TERMINATED.load(Ordering::SeqCst)
+    #[cfg(unix)]
+    return TAKEN.load(Ordering::SeqCst) != 0;
+    #[cfg(not(unix))]
+    false
 }
 
 /// While the returned guard lives, SIGTERM and SIGHUP are sent on to the process named with
@@ -208,7 +210,6 @@ extern "C" fn pass_on_handler(sig: libc::c_int) {
             libc::kill(pid, sig);
         }
     }
-    TERMINATED.store(true, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
     errno::set(errno);
 }
@@ -255,7 +256,7 @@ impl PassingOn {
             let pid = i32::try_from(pid).unwrap_or(0);
             PASS_ON_TO.store(pid, Ordering::SeqCst);
             let early = TAKEN.load(Ordering::SeqCst);
-            if pid > 0 && early != 0 && terminated() {
+            if pid > 0 && early != 0 {
                 // SAFETY: kill(2) with a pid we started and a plain signal number.
                 unsafe {
                     libc::kill(pid, early);

@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_file_of_many_buffers_arrives_in_order_however_the_reads_cut() {
-        // Several buffers' worth (the reading thread's path): short lines, lines around the
+        // Several buffers' worth (what a large session's scan reads): short lines, lines around the
         // buffer size, bad UTF-8 near buffer ends, and a torn last line.
         let mut data = vec![];
         let mut seed = 99u64;

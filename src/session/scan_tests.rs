@@ -304,15 +304,27 @@ fn a_scan_in_two_or_three_parts_joins_to_the_scan_in_one() {
     }
 }
 
+/// The real transcripts in ../shared/corpus, in name order (at least 20 are expected there).
+pub(crate) fn corpus_sessions() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the corpus beside the project (../shared)")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    let found = files.len();
+    assert!(
+        found >= 20,
+        "only {found} corpus sessions found in {}",
+        dir.display()
+    );
+    files
+}
+
 #[test]
 fn the_corpus_scans_the_same_in_parts() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
-    let mut files = 0;
-    for entry in std::fs::read_dir(dir).expect("the corpus beside the project (../shared)") {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "jsonl") {
-            continue;
-        }
+    for path in corpus_sessions() {
         let data = std::fs::read(&path).unwrap();
         let whole = super::scan::scan_bytes(&data);
         let starts = line_starts(&data);
@@ -322,7 +334,5 @@ fn the_corpus_scans_the_same_in_parts() {
             assert_joins_to(&whole, &data, &[pick(k / 2), pick(k)]);
             assert_joins_to(&whole, &data, &[pick(k / 4), pick(k / 2), pick(k)]);
         }
-        files += 1;
     }
-    assert!(files >= 20, "only {files} corpus sessions found in {dir}");
 }

@@ -3,6 +3,7 @@
 //! quotes, backslashes and control bytes tell the closing quote, the escaped characters and any
 //! control byte at once. Text (code, tool output) is where a session's backslashes are, and it was
 //! a quarter of the time of planning a trim when the end and the escapes were found in two passes.
+//! The same masks find where a string's plain run ends ([`plain_end`]: base64, keys, most values).
 //!
 //! On x86-64 CPUs with AVX2 (chosen at run time) the whole block loop is compiled for AVX2: the
 //! masks take two 32-byte compares instead of four 16-byte ones, and the escaped bytes are

@@ -194,6 +194,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::session::scan_tests::corpus_sessions;
 
     fn scan_path(path: &Path, parts: usize) -> String {
         let file = File::open(path).unwrap();
@@ -205,22 +206,14 @@ mod tests {
 
     #[test]
     fn corpus_sessions_scan_the_same_on_threads() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus");
         let mut largest = 0;
-        for entry in std::fs::read_dir(dir).expect("the corpus beside the project (../shared)") {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "jsonl") {
-                let one = scan_path(&path, 1);
-                for parts in [2, 3, 4] {
-                    assert_eq!(
-                        scan_path(&path, parts),
-                        one,
-                        "{} in {parts}",
-                        path.display()
-                    );
-                }
-                largest = largest.max(path.metadata().unwrap().len());
+        for path in corpus_sessions() {
+            let one = scan_path(&path, 1);
+            for parts in [2, 3, 4] {
+                let show = format!("{} in {parts}", path.display());
+                assert_eq!(scan_path(&path, parts), one, "{show}");
             }
+            largest = largest.max(path.metadata().unwrap().len());
         }
         assert!(
             largest > 1 << 20,
@@ -230,8 +223,10 @@ mod tests {
 
     #[test]
     fn parts_whose_thread_cannot_start_are_scanned_on_this_one() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus"))
-            .join("spotter__258c7280-ae70-4798-800f-63464d01a85d.jsonl");
+        let path = corpus_sessions()
+            .into_iter()
+            .max_by_key(|p| p.metadata().unwrap().len())
+            .expect("a corpus session");
         let file = File::open(&path).unwrap();
         let len = file.metadata().unwrap().len();
         // No system gives a thread a stack of half the address space.
