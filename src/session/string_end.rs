@@ -211,23 +211,43 @@ mod avx2 {
     use std::arch::x86_64::{
         __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8,
         _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_setr_epi8,
-        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+        _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_testz_si256,
     };
 
-    /// [`super::plain_end`] compiled for AVX2: the three compares are merged before the mask.
+    /// [`super::plain_end`] compiled for AVX2. A long run (base64) goes 128 bytes a step: the
+    /// compares of its four 32-byte parts are OR-ed into one test, with no mask to build. The
+    /// step that holds the end, and a short run, go through the 64-byte loop, which tells where.
     #[target_feature(enable = "avx2")]
     pub(super) fn plain_end_avx2(b: &[u8], from: usize) -> usize {
-        plain_blocks(b, from, |bytes| {
-            let (lo, hi) = halves(bytes);
-            let quote = _mm256_set1_epi8(b'"' as i8);
-            let backslash = _mm256_set1_epi8(b'\\' as i8);
-            let top_control = _mm256_set1_epi8(0x1f);
-            let special = |v| {
-                let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, top_control), v);
-                let quote_or_backslash =
-                    _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash));
-                _mm256_or_si256(control, quote_or_backslash)
+        let quote = _mm256_set1_epi8(b'"' as i8);
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let top_control = _mm256_set1_epi8(0x1f);
+        // 0xff where the byte is a quote, a backslash or below 0x20 (v <= 0x1f exactly where
+        // min(v, 0x1f) == v, unsigned).
+        let special = |v| {
+            let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, top_control), v);
+            let quote_or_backslash =
+                _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash));
+            _mm256_or_si256(control, quote_or_backslash)
+        };
+        let mut at = from;
+        while let Some(step) = b.get(at..at + 128) {
+            let part = |k: usize| {
+                // SAFETY: `step` is 128 bytes long, so bytes 32k..32k + 32 (k < 4) are inside
+                // it, and `loadu` takes any alignment.
+                unsafe { _mm256_loadu_si256(step.as_ptr().add(32 * k).cast()) }
             };
+            let any = _mm256_or_si256(
+                _mm256_or_si256(special(part(0)), special(part(1))),
+                _mm256_or_si256(special(part(2)), special(part(3))),
+            );
+            if _mm256_testz_si256(any, any) == 0 {
+                break;
+            }
+            at += 128;
+        }
+        plain_blocks(b, at, |bytes| {
+            let (lo, hi) = halves(bytes);
             bits(special(lo), special(hi))
         })
     }

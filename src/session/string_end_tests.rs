@@ -40,7 +40,7 @@ fn plain_runs_end_where_a_byte_loop_says() {
     let plain = b"ABCxyz019+/= !#[]\x7f\x80\xff";
     let special = [b'"', b'\\', 0, 0x1f, b'\n'];
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for len in 0..200 {
+    for len in 0..330 {
         for round in 0..20 {
             let s: Vec<u8> = (0..len)
                 .map(|_| {
@@ -51,7 +51,10 @@ fn plain_runs_end_where_a_byte_loop_says() {
                     }
                 })
                 .collect();
-            for from in [0, 1, 7, 63, 64, 65].into_iter().filter(|&f| f <= len) {
+            for from in [0, 1, 7, 63, 64, 65, 127, 128, 129]
+                .into_iter()
+                .filter(|&f| f <= len)
+            {
                 let want = from
                     + s[from..]
                         .iter()
