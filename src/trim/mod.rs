@@ -261,18 +261,21 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
     // The copy is read from this descriptor: it must be the file that was planned, as it was.
     let source =
         File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
-    if stamp_of(&source.metadata()?) != plan.stamp || stamp(path)? != plan.stamp {
-        anyhow::bail!(
-            "{} changed since it was read (is claude writing it?); nothing was written — run ccrescue trim again",
-            path.display()
-        );
-    }
+    let unchanged = |source: &File| -> Result<()> {
+        if stamp_of(&source.metadata()?) != plan.stamp || stamp(path)? != plan.stamp {
+            return Err(ChangedSinceRead(path.to_owned()).into());
+        }
+        Ok(())
+    };
+    unchanged(&source)?;
     if fsx::next_backup_path(path)? != plan.backup {
         anyhow::bail!(
             "{} appeared since the session was read; nothing was written — run ccrescue trim again",
             plan.backup.display()
         );
     }
+    #[cfg(test)]
+    tests::BEFORE_REPLACE.with(|hook| hook.take().map(|f| f(path)));
     let crc = Cell::new(None);
     let replaced = fsx::replace(
         path,
@@ -281,14 +284,39 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             // Moved in, so it is closed once the copy is written: Windows cannot rename over a
             // file that has a handle open (issue 14).
             let source = source;
+            // Once more, now that `replace` holds the original and took its state: a line
+            // appended since the check above would count as already there, and be neither
+            // copied (the plan ends before it) nor carried over.
+            unchanged(&source)?;
             crc.set(Some(write::trimmed(&source, &plan, out, progress)?));
             Ok(())
         },
         |temp| validate::trimmed(temp, &plan, crc.get().unwrap_or_default()),
-    )?;
+    )
+    // Said alone, not as a failure of "writing the new …": nothing was written.
+    .map_err(|e| match e.downcast::<ChangedSinceRead>() {
+        Ok(refused) => refused.into(),
+        Err(e) => e,
+    })?;
     let backup = replaced.backup.unwrap_or_else(|| plan.backup.clone());
     Ok(Trimmed { backup, plan })
 }
+
+/// The session is not the one that was planned any more.
+#[derive(Debug)]
+struct ChangedSinceRead(PathBuf);
+
+impl std::fmt::Display for ChangedSinceRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} changed since it was read (is claude writing it?); nothing was written — run ccrescue trim again",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for ChangedSinceRead {}
 
 fn stamp(path: &Path) -> Result<plan::Stamp> {
     let meta =

@@ -4,6 +4,15 @@ use std::fs;
 
 use super::*;
 
+type Hook = Box<dyn FnOnce(&Path)>;
+
+thread_local! {
+    /// Runs in `apply_plan` between its checks and `fsx::replace`: a test's "claude appends
+    /// right now".
+    pub(super) static BEFORE_REPLACE: std::cell::Cell<Option<Hook>> =
+        const { std::cell::Cell::new(None) };
+}
+
 fn image(data: &str) -> String {
     format!(
         r#"{{"type":"image","source":{{"type":"base64","media_type":"image/png","data":"{data}"}}}}"#
@@ -128,6 +137,35 @@ fn a_plan_for_an_older_state_is_refused() {
     let err = apply_plan(&path, p, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("changed since it was read"), "{err}");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_line_appended_after_the_checks_is_neither_lost_nor_trimmed_over() {
+    // Found by a review with strace delaying the step between apply_plan's checks and replace's
+    // own look at the file: the appended line was in neither the trimmed file nor carried over.
+    let line = user("u", &format!("[{}]", image(&"QUJD".repeat(100))));
+    let (dir, path) = session(std::slice::from_ref(&line), "");
+    let p = plan(&path, &TrimOptions::default()).unwrap();
+    assert!(!p.is_empty());
+    let late = "{\"type\":\"user\",\"uuid\":\"late\"}\n";
+    BEFORE_REPLACE.set(Some(Box::new(move |p: &Path| {
+        let mut f = fs::OpenOptions::new().append(true).open(p).unwrap();
+        std::io::Write::write_all(&mut f, late.as_bytes()).unwrap();
+    })));
+    let err = format!("{:#}", apply_plan(&path, p, &mut |_| {}).unwrap_err());
+    assert!(
+        err.starts_with(&format!("{} changed since it was read", path.display())),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        format!("{line}\n{late}")
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no backup, no temp"
+    );
 }
 
 #[test]
