@@ -12,6 +12,8 @@ thread_local! {
     /// right now".
     pub(super) static BEFORE_RENAME: std::cell::Cell<Option<Hook>> =
         const { std::cell::Cell::new(None) };
+    /// Makes hard links fail, as on FAT and some network file systems.
+    pub(super) static NO_HARD_LINKS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn append(path: &Path, bytes: &[u8]) {
@@ -243,6 +245,32 @@ fn end_torn_line_appends_only_when_needed() {
     fs::write(&empty, b"").unwrap();
     assert!(!end_torn_line(&empty).unwrap());
     assert_eq!(fs::read(&empty).unwrap(), b"");
+}
+
+#[test]
+fn where_hard_links_fail_the_backup_is_a_copy_and_the_change_is_made() {
+    // Found by a review: the copy's temp file had the name of replace's own, written and
+    // validated, and creating it removed that one; every trim failed on such file systems.
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{\"a\":1}\n");
+    NO_HARD_LINKS.set(true);
+    let done = replace(&path, Backup::Link, write_all(b"{\"a\":0}\n"), accept);
+    NO_HARD_LINKS.set(false);
+    let done = done.unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"{\"a\":0}\n");
+    let backup = done.backup.unwrap();
+    assert_eq!(backup, dir.path().join("s.jsonl.bak"));
+    assert_eq!(fs::read(&backup).unwrap(), b"{\"a\":1}\n");
+    assert_ne!(
+        fs::metadata(&backup).unwrap().ino(),
+        fs::metadata(&path).unwrap().ino()
+    );
+    assert_eq!(fs::metadata(&backup).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        names(dir.path()),
+        ["s.jsonl", "s.jsonl.bak"],
+        "no temp file left"
+    );
 }
 
 #[test]

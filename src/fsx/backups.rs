@@ -58,7 +58,11 @@ fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Resu
             );
         }
     }
-    let mut temp = TempFile::create(path, Some(&meta))?;
+    // Named after the backup, not the session: `replace` may hold the session's own temp file
+    // (the copy is its fallback where hard links fail), and creating one removes a leftover of
+    // the same name.
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut temp = TempFile::create(&path.with_file_name(format!("{name}.bak")), Some(&meta))?;
     copy_checked(src, temp.file()).with_context(|| {
         format!(
             "cannot copy {} to {}",
@@ -94,7 +98,14 @@ fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Resu
 /// A hard link to `path` (open as `original`) named `planned`, its next backup name; a copy
 /// where links fail. Refuses when `planned` is taken meanwhile or the link is not `original`.
 pub(super) fn backup_link(path: &Path, original: &File, planned: &Path) -> Result<PathBuf> {
-    match fs::hard_link(path, planned) {
+    #[cfg(test)]
+    let linked = match super::tests::NO_HARD_LINKS.get() {
+        true => Err(io::Error::from(io::ErrorKind::Unsupported)),
+        false => fs::hard_link(path, planned),
+    };
+    #[cfg(not(test))]
+    let linked = fs::hard_link(path, planned);
+    match linked {
         Ok(()) if names_this_file(planned, original) => {
             crate::restore::journal::record(path, planned); // when and why (issue 16.6)
             Ok(planned.to_owned())
