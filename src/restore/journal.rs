@@ -166,13 +166,29 @@ pub enum Choice {
 /// A restore is not such a change but a step back through them: after trim, trim, restore of
 /// the first backup, the change in effect is none (the session is as it was), so there is no
 /// default ([`Choice::Nothing`]) rather than the trimmed state.
+///
+/// An entry whose backup name a later entry took again describes a file that is gone: backups
+/// never overwrite, so the name was free again (pruned, or deleted by hand). Such entries are
+/// left out, or after `restore --prune 0` the walk back would land on an old entry whose name
+/// now holds a newer backup, and undo an undo. The backup chosen must also still have the size
+/// its entry recorded.
 pub fn default_choice(entries: &[Entry], backups: &[BackupFile]) -> Choice {
+    let entries: Vec<&Entry> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| {
+            !entries[i + 1..]
+                .iter()
+                .any(|later| later.backup == e.backup)
+        })
+        .map(|(_, e)| e)
+        .collect();
     let Some(mut top) = entries.len().checked_sub(1) else {
         return Choice::Unknown;
     };
     // Bounded: each step moves strictly back through the entries.
     loop {
-        let e = &entries[top];
+        let e = entries[top];
         match (&e.why[..], &e.from) {
             ("restore", Some(from)) => {
                 let Some(k) = entries[..top].iter().rposition(|x| &x.backup == from) else {
@@ -186,7 +202,7 @@ pub fn default_choice(entries: &[Entry], backups: &[BackupFile]) -> Choice {
             _ => {
                 return backups
                     .iter()
-                    .position(|b| absolute(&b.path) == e.backup)
+                    .position(|b| absolute(&b.path) == e.backup && b.bytes == e.bytes)
                     .map_or(Choice::Unknown, Choice::Backup);
             }
         }
@@ -257,9 +273,34 @@ mod tests {
         assert_eq!(default_choice(&e, &b), Choice::Backup(0));
         assert_eq!(b[0].number, 3);
         assert_eq!(default_choice(&[], &b), Choice::Unknown);
+        // A backup that no longer has the size its entry recorded is not the one it describes.
+        let mut b = backups(2);
+        b[0].bytes = 2;
+        let e = [entry(0, "trim", None), entry(1, "trim", None)];
+        assert_eq!(default_choice(&e, &b), Choice::Unknown);
         assert_eq!(
             entry(2, "restore", Some(1)).label(),
             "before restoring .bak.1"
         );
+    }
+
+    #[test]
+    fn entries_of_pruned_backups_whose_names_came_back_are_left_out() {
+        // Found by a review: trim (bak.0), trim (bak.1), `restore --prune 0` (both gone), trim
+        // (bak.0 again), restore bak.0 (its backup: bak.1 again). Nothing is in effect now; the
+        // walk back used to reach the first run's bak.1 entry and restore the trimmed state.
+        let e = [
+            entry(0, "trim", None),
+            entry(1, "trim", None),
+            entry(0, "trim", None),
+            entry(1, "restore", Some(0)),
+        ];
+        assert_eq!(default_choice(&e, &backups(2)), Choice::Nothing);
+        // A change after that is undone by its own backup, not by the old entries.
+        let mut e = e.to_vec();
+        e.push(entry(2, "compaction", None));
+        let b = backups(3);
+        assert_eq!(default_choice(&e, &b), Choice::Backup(0));
+        assert_eq!(b[0].number, 2);
     }
 }
