@@ -43,3 +43,38 @@ fn a_symlinked_session_is_trimmed_through_its_link() {
         .collect();
     assert!(beside_link.is_empty(), "{beside_link:?}");
 }
+
+#[test]
+fn the_undo_command_printed_after_restoring_a_symlinked_session_works() {
+    // Found by a review: the command said `--backup <beside the target>` alone, which names the
+    // target as the session, outside the projects folder, and was refused.
+    let (mock, sb) = setup(Auth::ApiKey);
+    let project = sb.project("linked");
+    let s = fixtures::screenshots(&mock, &sb, &project, 1).session;
+    let disk = sb.tmp().join("bigger-disk");
+    fs::create_dir_all(&disk).unwrap();
+    let target = disk.join(s.file.file_name().unwrap());
+    fs::rename(&s.file, &target).unwrap();
+    std::os::unix::fs::symlink(&target, &s.file).unwrap();
+    ccrescue(&sb, &s.project, &["trim", "--yes"]).expect_code(0);
+    let trimmed = fs::read(&target).unwrap();
+
+    let r = ccrescue(&sb, &s.project, &["restore", "--yes"]).expect_code(0);
+    let undo = disk.join(format!("{}.jsonl.bak.1", s.id));
+    let command = format!(
+        "ccrescue restore --session {} --backup {}",
+        s.file.display(),
+        undo.display()
+    );
+    assert!(
+        r.stdout.contains(&format!("run `{command}` to undo.")),
+        "{}",
+        r.stdout
+    );
+    assert_ne!(fs::read(&target).unwrap(), trimmed);
+    // Run from elsewhere, as printed.
+    let args: Vec<&str> = command.split(' ').skip(1).chain(["--yes"]).collect();
+    ccrescue(&sb, &sb.tmp(), &args).expect_code(0);
+    assert_eq!(fs::read(&target).unwrap(), trimmed, "the restore is undone");
+    assert_eq!(fs::read_link(&s.file).unwrap(), target, "the link is kept");
+}

@@ -51,9 +51,8 @@ pub fn append_with_backup(path: &Path, planned_len: u64, lines: &[String]) -> Re
                     backup.display()
                 ))),
                 Err(io) => Err(e.context(format!(
-                    "and putting the session back failed ({io}): restore it with `ccrescue \
-                     restore --backup {}`",
-                    backup.display()
+                    "and putting the session back failed ({io}): restore it with `{}`",
+                    crate::restore::undo_command(path, &backup)
                 ))),
             }
         }

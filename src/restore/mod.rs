@@ -59,6 +59,19 @@ pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
 }
 
 /// `<dir>/<id>.jsonl` for `<dir>/<id>.jsonl.bak` or `<dir>/<id>.jsonl.bak.N`.
+/// The command that puts `backup` back over `session`, for a message. `--backup` alone finds
+/// its session by the backup's name, which for a symlinked session is the link's target, outside
+/// the projects folder: the session is then named too.
+pub fn undo_command(session: &Path, backup: &Path) -> String {
+    let quote = |p: &Path| crate::ladder::quote(&p.to_string_lossy());
+    let mut command = String::from("ccrescue restore");
+    if session_of_backup(backup).ok().as_deref() != Some(session) {
+        command += &format!(" --session {}", quote(session));
+    }
+    command += &format!(" --backup {}", quote(backup));
+    format::safe(&command).into_owned()
+}
+
 fn session_of_backup(backup: &Path) -> Result<PathBuf> {
     let name = backup
         .file_name()

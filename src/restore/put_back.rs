@@ -114,9 +114,9 @@ pub(super) fn put_back(
     match &replaced.backup {
         Some(undo) => writeln!(
             out,
-            "The state before the restore is in {}: run `ccrescue restore --backup {}` to undo.",
+            "The state before the restore is in {}: run `{}` to undo.",
             name(undo),
-            undo.display()
+            undo_command(&session.path, undo)
         )?,
         None => writeln!(
             out,
