@@ -284,7 +284,8 @@ pub struct RestoreArgs {
     #[arg(long, conflicts_with_all = ["backup", "prune"])]
     pub list: bool,
     /// The backup to put back: a <session>.jsonl.bak[.N] file of this session (it names the
-    /// session, so --session is not needed) [default: ask; with --yes the newest].
+    /// session, so --session is not needed) [default: ask, preselecting the state before
+    /// ccrescue's latest change still in effect; --yes takes that one, if any].
     #[arg(long, value_name = "FILE")]
     pub backup: Option<PathBuf>,
     /// Delete the session's backups made more than DAYS days ago (asks first; --yes confirms).

@@ -71,7 +71,9 @@ fn restores_the_newest_backup_and_the_printed_command_undoes_it() {
         refused.stderr
     );
     assert!(
-        refused.stderr.contains("hint: pass --yes"),
+        refused.stderr.contains(
+            "hint: pass --yes to put back the state before ccrescue's latest change still in effect"
+        ),
         "{}",
         refused.stderr
     );

@@ -142,8 +142,10 @@ fn restore_json(
     })
 }
 
-/// The backup to put back: `--backup` (checked to be one of this session's), else the newest
-/// with `--yes`, else the one picked on the terminal. `None` when the person cancelled.
+/// The backup to put back: `--backup` (checked to be one of this session's), else the journal's
+/// default with `--yes` (the state before ccrescue's latest change still in effect; the newest
+/// when the journal cannot tell), else the one picked on the terminal. `None` when the person
+/// cancelled or `--yes` found no default.
 fn pick<'a>(
     ctx: &Ctx,
     args: &RestoreArgs,
@@ -184,7 +186,8 @@ fn pick<'a>(
         return Err(refused(
             "restore replaces the session file and there is no terminal to ask which backup",
             Some(
-                "pass --yes to restore the newest backup, or --backup FILE to choose one \
+                "pass --yes to put back the state before ccrescue's latest change still in \
+                 effect, or --backup FILE to choose one \
                  (`ccrescue restore --list` lists them)"
                     .into(),
             ),
