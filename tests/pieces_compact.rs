@@ -305,6 +305,24 @@ fn yes_compacts_in_pieces_and_sonnet_resumes_without_clear() {
 }
 
 #[test]
+fn the_compact_command_labels_its_backup_before_compaction() {
+    // Found by a review: `ccrescue compact` set no reason, so `restore --list` said "before
+    // change" (the wizard's own compaction rung had set one that its pieces inherited).
+    let (mock, sb) = setup(Auth::ApiKey);
+    let project = sb.project("command");
+    let session = long_text_session(&mock, &sb, &project);
+    rescue_rules(&mock, None);
+    ccrescue(&sb, &project, &["compact", "--yes"]).expect_code(0);
+    let list = ccrescue(&sb, &project, &["restore", "--list"]).expect_code(0);
+    let backup = list
+        .stdout
+        .lines()
+        .find(|l| l.contains(&format!("{}.jsonl.bak", session.id)))
+        .unwrap_or_default();
+    assert!(backup.contains("before compaction"), "{}", list.stdout);
+}
+
+#[test]
 fn ctrl_c_during_the_third_part_changes_nothing() {
     let (mock, sb) = setup(Auth::ApiKey);
     let project = sb.project("interrupted");

@@ -68,6 +68,9 @@ pub fn compact(
         now: &now,
     });
     crate::interrupt::check()?;
+    // Said here, where the backup is taken, for the `compact` command and the wizard's rung alike
+    // (the wizard's rung used to inherit the reason of its rung before).
+    crate::restore::journal::set_reason(crate::restore::journal::Reason::Compaction);
     let appended = write::append_with_backup(&plan.path, plan.bytes, &lines)?;
     Ok(Done {
         parts: summaries.len(),
