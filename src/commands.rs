@@ -178,7 +178,21 @@ fn sessions_cmd(ctx: &Ctx, args: &SessionsArgs) -> Result<u8> {
     };
     let mut rows = vec![];
     for dir in &dirs {
-        for file in paths::list_sessions(dir)? {
+        let files = match paths::list_sessions(dir) {
+            Ok(files) => files,
+            // One unreadable project (left root's by a `sudo claude`, say) does not hide the
+            // others: it is named, and the list goes on.
+            Err(e) if args.all_projects => {
+                eprintln!(
+                    "{} {} (skipped)",
+                    console::style("warning:").for_stderr().yellow().bold(),
+                    format::safe(&format!("{e:#}"))
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for file in files {
             let scanned = session::scan(&file.path);
             let live = live::find_live(&ctx.root, &file.id).is_some();
             rows.push((file, scanned, live));

@@ -1,7 +1,8 @@
 //! Issue 17, the file side seen from the command line: a read-only session its owner restores
-//! (point 14: the temp copy was made 0444 and then reopened for writing), and `--prune DAYS` out
-//! of range (point 3: 2^32 days wrapped round to 0 and deleted fresh backups). The owner is user
-//! `nobody` (the tests run as root, and root may write anything).
+//! (point 14: the temp copy was made 0444 and then reopened for writing), `--prune DAYS` out
+//! of range (point 3: 2^32 days wrapped round to 0 and deleted fresh backups), and a project
+//! folder `sessions --all-projects` may not read. The user is `nobody` (the tests run as root,
+//! and root may read and write anything).
 mod common;
 
 use std::fs;
@@ -97,5 +98,38 @@ fn prune_refuses_a_number_of_days_out_of_range_and_deletes_nothing() {
             .contains("older than 36500 day(s); nothing deleted (2 kept)"),
         "{}",
         kept.stdout
+    );
+}
+
+#[test]
+fn sessions_all_projects_names_an_unreadable_project_and_lists_the_others() {
+    // Found by a review: one project folder nobody may read (left root's by a `sudo claude`)
+    // failed the whole listing.
+    let mock = MockApi::start(vec![Rule::reply(Reply::text("Hello from the mock."))]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("readable");
+    let session = fixtures::healthy(&mock, &sb, &project).session;
+    let dir = session.file.parent().unwrap();
+    give_to_nobody(&project);
+    give_to_nobody(dir);
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        give_to_nobody(&e.path());
+    }
+    let projects = dir.parent().unwrap();
+    fs::set_permissions(projects, fs::Permissions::from_mode(0o755)).unwrap();
+    let closed = projects.join("-root-only");
+    fs::create_dir(&closed).unwrap();
+    fs::set_permissions(&closed, fs::Permissions::from_mode(0o700)).unwrap();
+
+    let out = as_nobody(&sb, &project, &["sessions", "--all-projects"]);
+    assert_eq!(out.code(), 0, "{}", describe(&out.output));
+    assert!(out.stdout.contains(&session.id), "{}", out.stdout);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: cannot list the session folder {}: Permission denied",
+            closed.display()
+        )) && out.stderr.contains("(skipped)"),
+        "{}",
+        out.stderr
     );
 }
