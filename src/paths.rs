@@ -124,11 +124,22 @@ pub fn normalize(path: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// True when `path` lies inside `<root>/projects` (lexically, after normalising both).
+/// True when `path` lies inside `<root>/projects`: lexically, after normalising both, or once
+/// the folders above both are resolved (a `~/.claude` that is a symlink, named by its target).
+/// The file itself is not followed: a session linked to elsewhere is inside where its link is.
 pub fn is_inside_projects(root: &Path, path: &Path) -> Result<bool> {
     let projects = normalize(&root.join("projects"))?;
     let p = normalize(path)?;
-    Ok(p.starts_with(&projects) && p != projects)
+    if p.starts_with(&projects) && p != projects {
+        return Ok(true);
+    }
+    let real = |p: &Path| dunce::canonicalize(p).ok();
+    Ok(
+        match (real(&projects), p.parent().and_then(real), p.file_name()) {
+            (Some(projects), Some(folder), Some(_)) => folder.starts_with(&projects),
+            _ => false,
+        },
+    )
 }
 
 /// One `.jsonl` file in a project folder.
@@ -300,6 +311,23 @@ mod tests {
         );
         assert!(!is_inside_projects(root, Path::new("/r/.claude/projects")).unwrap());
         assert!(!is_inside_projects(root, Path::new("/etc/passwd")).unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_dir_that_is_a_symlink_takes_its_target_s_paths_too() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("claude-data");
+        fs::create_dir_all(real.join("projects/-p")).unwrap();
+        fs::create_dir_all(tmp.path().join("elsewhere")).unwrap();
+        let root = tmp.path().join(".claude");
+        std::os::unix::fs::symlink(&real, &root).unwrap();
+        let inside = real.join("projects/-p/x.jsonl");
+        assert!(is_inside_projects(&root, &inside).unwrap());
+        assert!(is_inside_projects(&root, &root.join("projects/-p/x.jsonl")).unwrap());
+        assert!(!is_inside_projects(&root, &real.join("projects")).unwrap());
+        assert!(!is_inside_projects(&root, &tmp.path().join("elsewhere/x.jsonl")).unwrap());
+        assert!(!is_inside_projects(&root, &real.join("x.jsonl")).unwrap());
     }
 
     #[test]
