@@ -37,6 +37,44 @@ pub enum Backup {
     Copy,
 }
 
+/// The file is no longer what a change was computed from: another program (claude writes its
+/// sessions and its settings too) changed it since it was read. Returned from `replace`'s `write`
+/// step, which runs once `replace` holds the original and took its state, so that a change made
+/// before that is refused rather than overwritten (or, for a session, cut off).
+#[derive(Debug)]
+pub struct ChangedSinceRead {
+    pub path: PathBuf,
+    /// The command to run again, for the message.
+    pub again: &'static str,
+}
+
+impl std::fmt::Display for ChangedSinceRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} changed since it was read (is claude writing it?); nothing was written — run {} again",
+            self.path.display(),
+            self.again
+        )
+    }
+}
+
+impl std::error::Error for ChangedSinceRead {}
+
+/// For `replace`'s `write` step: fails with [`ChangedSinceRead`] unless `path` still holds
+/// `expected`, the bytes the new content was computed from (a small file: settings).
+pub fn still_holds(path: &Path, expected: &[u8], again: &'static str) -> Result<()> {
+    let now = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if now != expected {
+        return Err(ChangedSinceRead {
+            path: path.to_owned(),
+            again,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// What `replace` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replaced {
@@ -91,7 +129,11 @@ pub fn replace(
         .and_then(|()| out.flush().map_err(Into::into))
         .and_then(|()| interrupt::check());
     drop(out);
-    written.with_context(|| format!("writing the new {}", path.display()))?;
+    // A refusal is said alone: it is not a failure of writing, and nothing was written.
+    written.map_err(|e| match e.is::<ChangedSinceRead>() {
+        true => e,
+        false => e.context(format!("writing the new {}", path.display())),
+    })?;
     temp.file()
         .seek(SeekFrom::Start(0))
         .with_context(|| format!("cannot read back {}", temp.path().display()))?;

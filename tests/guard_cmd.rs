@@ -4,10 +4,12 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
 
 use ccrescue_testbench::mock::MockApi;
+use ccrescue_testbench::pty::{Key, Terminal};
 use ccrescue_testbench::sandbox::Sandbox;
-use common::{ccrescue, snapshot};
+use common::{ccrescue, exe, snapshot};
 
 const USER_SETTINGS: &str = "{\n  \"permissions\": {\"allow\": [\"Bash(ls:*)\"]},\n  \"model\": \"claude-sonnet-4-6\",\n  \"hooks\": {\n    \"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"echo mine\"}]}]\n  }\n}\n";
 
@@ -136,4 +138,41 @@ fn status_escapes_what_it_quotes_from_a_settings_file() {
         status.stdout
     );
     assert!(!status.stdout.contains('\u{1b}') && !status.stdout.contains('\u{202e}'));
+}
+
+#[test]
+fn a_settings_file_changed_while_install_asks_is_not_overwritten() {
+    // claude writes settings files too (a permission the user allows "and don't ask again"),
+    // and the question may wait a while: what was computed from the old file must not replace
+    // the new one.
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("p");
+    let path = sb.config_dir().join("settings.json");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, USER_SETTINGS).unwrap();
+    let mut env = sb.env();
+    env.push(("TERM".into(), "xterm-256color".into()));
+    let mut t = Terminal::spawn(exe(), &["guard", "install"], &env, &project, 120, 40);
+    t.wait_for("No statusLine is set", Duration::from_secs(30));
+    t.send_key(Key::Enter);
+    t.wait_for("Install the guard in", Duration::from_secs(30));
+    let meanwhile = USER_SETTINGS.replace("Bash(ls:*)", "Bash(ls:*)\", \"Bash(git status)");
+    fs::write(&path, &meanwhile).unwrap();
+    t.send("y");
+    t.send_key(Key::Enter);
+    let screen = t.wait_for("run ccrescue guard install again", Duration::from_secs(30));
+    assert!(
+        screen.contains("changed since it was read (is claude writing it?); nothing was written"),
+        "{screen}"
+    );
+    assert_eq!(t.wait_exit(Duration::from_secs(30)), 1);
+    assert_eq!(fs::read_to_string(&path).unwrap(), meanwhile);
+    let left: Vec<_> = fs::read_dir(sb.config_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("settings.json.bak") || n.contains(".ccrescue-"))
+        .collect();
+    assert!(left.is_empty(), "no backup, no temp file: {left:?}");
 }

@@ -120,7 +120,7 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
         }
     }
     let backup = if write {
-        save(&path, before.is_some(), &new)?
+        save(&path, before.as_deref(), &new, "ccrescue guard install")?
     } else {
         None
     };
@@ -199,7 +199,7 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
         }
     }
     let backup = if write {
-        save(&path, true, &new)?
+        save(&path, Some(&before), &new, "ccrescue guard uninstall")?
     } else {
         None
     };
@@ -219,20 +219,30 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Writes `new` over `path` (backup, atomic replace) or as a new private file.
-fn save(path: &Path, exists: bool, new: &[u8]) -> Result<Option<PathBuf>> {
-    if !exists {
+/// Writes `new` over `path` (backup, atomic replace), refusing if it no longer holds `old`, the
+/// bytes `new` was computed from (claude writes settings files too, and the question before may
+/// have waited a while); or, when there was no file, as a new private one.
+fn save(
+    path: &Path,
+    old: Option<&[u8]>,
+    new: &[u8],
+    again: &'static str,
+) -> Result<Option<PathBuf>> {
+    let Some(old) = old else {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
         fsx::create_new(path, new)?;
         return Ok(None);
-    }
+    };
     fsx::sweep_stale_temps_beside(path, |line| eprintln!("warning: {line}"));
     let done = fsx::replace(
         path,
         Backup::Link,
-        |out| Ok(out.write_all(new)?),
+        |out| {
+            fsx::still_holds(path, old, again)?;
+            Ok(out.write_all(new)?)
+        },
         |temp| {
             let mut written = Vec::with_capacity(new.len());
             io::Read::read_to_end(temp, &mut written)?;

@@ -174,7 +174,10 @@ pub fn apply_file(fixes: &[FileFix]) -> Result<Replaced> {
     fsx::replace(
         path,
         Backup::Link,
-        |out| Ok(out.write_all(&new)?),
+        |out| {
+            fsx::still_holds(path, &bytes, "ccrescue settings --fix")?;
+            Ok(out.write_all(&new)?)
+        },
         |temp| validate(temp, &new, fixes),
     )
 }

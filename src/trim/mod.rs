@@ -263,7 +263,11 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
         File::open(path).with_context(|| format!("cannot open session {}", path.display()))?;
     let unchanged = |source: &File| -> Result<()> {
         if stamp_of(&source.metadata()?) != plan.stamp || stamp(path)? != plan.stamp {
-            return Err(ChangedSinceRead(path.to_owned()).into());
+            return Err(fsx::ChangedSinceRead {
+                path: path.to_owned(),
+                again: "ccrescue trim",
+            }
+            .into());
         }
         Ok(())
     };
@@ -292,31 +296,10 @@ pub fn apply_plan(path: &Path, plan: TrimPlan, progress: Progress<'_>) -> Result
             Ok(())
         },
         |temp| validate::trimmed(temp, &plan, crc.get().unwrap_or_default()),
-    )
-    // Said alone, not as a failure of "writing the new …": nothing was written.
-    .map_err(|e| match e.downcast::<ChangedSinceRead>() {
-        Ok(refused) => refused.into(),
-        Err(e) => e,
-    })?;
+    )?;
     let backup = replaced.backup.unwrap_or_else(|| plan.backup.clone());
     Ok(Trimmed { backup, plan })
 }
-
-/// The session is not the one that was planned any more.
-#[derive(Debug)]
-struct ChangedSinceRead(PathBuf);
-
-impl std::fmt::Display for ChangedSinceRead {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} changed since it was read (is claude writing it?); nothing was written — run ccrescue trim again",
-            self.0.display()
-        )
-    }
-}
-
-impl std::error::Error for ChangedSinceRead {}
 
 fn stamp(path: &Path) -> Result<plan::Stamp> {
     let meta =
