@@ -28,9 +28,14 @@ pub const OFF_VAR: &str = "CCRESCUE_GUARD";
 /// The standard context window the thresholds protect.
 pub const STANDARD_WINDOW: u64 = 200_000;
 
+/// True when `CCRESCUE_GUARD=off` (or `0`) turns the guard off for this claude.
+pub fn turned_off() -> bool {
+    std::env::var(OFF_VAR).is_ok_and(|v| v == "off" || v == "0")
+}
+
 /// Runs the hook; returns the exit code (never fails: failures are reported and let through).
 pub fn run(args: &HookArgs) -> u8 {
-    if std::env::var(OFF_VAR).is_ok_and(|v| v == "off" || v == "0") {
+    if turned_off() {
         return 0;
     }
     let (tx, rx) = mpsc::channel();

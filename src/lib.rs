@@ -41,8 +41,25 @@ pub mod wizard;
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     let json = error::wants_json(&args);
+    // The guard's hook runs inside claude, where exit 2 blocks the prompt: `CCRESCUE_GUARD=off`
+    // must work whatever the arguments, and a command line this ccrescue does not take (a
+    // threshold edited by hand, a newer install's flag) must let the prompt through.
+    let is_hook = args.get(1).is_some_and(|a| a == "hook");
+    if is_hook && hook::turned_off() {
+        return ExitCode::from(error::EXIT_OK);
+    }
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
+        Err(e) if is_hook && e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!(
+                "ccrescue guard: its hook's command line is not one this ccrescue takes ({}); let \
+                 through — `ccrescue guard install` writes it again",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(1);
+        }
         Err(e) => {
             let _ = e.print();
             if !e.use_stderr() {

@@ -188,6 +188,36 @@ fn a_guard_whose_ccrescue_is_gone_does_not_stop_claude() {
 }
 
 #[test]
+fn a_hook_command_line_ccrescue_does_not_take_lets_claude_through() {
+    // Found by a review: a threshold edited by hand to `150K` (or a newer install's flag, run by
+    // an older binary) failed ccrescue's argument parsing with exit 2, which claude takes as
+    // "block": every prompt was refused, CCRESCUE_GUARD=off or not.
+    let mock = MockApi::start(vec![big("PASTBLOCK", 190_000)]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("edited");
+    install(&sb, &project, &["--compact-window", "1000000"]);
+    let settings = sb.config_dir().join("settings.json");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("--warn-at 150000"), "{text}");
+    std::fs::write(
+        &settings,
+        text.replace("--warn-at 150000", "--warn-at 150K"),
+    )
+    .unwrap();
+    let (_, id) = turn(&sb, &project, "PASTBLOCK first", None);
+    turn(&sb, &project, "second", Some(&id));
+    assert_eq!(requests(&mock, &id).len(), 2, "both prompts went through");
+    // The hook itself: one line, exit 1 (claude lets the prompt through).
+    let mut cmd = sb.command(common::exe(), &project);
+    cmd.args(["hook", "UserPromptSubmit", "--warn-at", "150K"]);
+    let out = with_stdin(cmd, b"{}");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("let through"), "{err}");
+}
+
+#[test]
 fn garbage_in_lets_the_prompt_through_with_one_line() {
     let mock = MockApi::start(vec![]);
     let sb = Sandbox::new(&mock);
