@@ -221,6 +221,10 @@ pub struct StatuslineArgs {
     /// Show the gauge in yellow past this many tokens (red past 200K).
     #[arg(long, value_name = "TOKENS", default_value_t = 150_000)]
     pub warn_at: u64,
+    /// Marks the status line `guard install` sets, so that `guard uninstall` removes that one
+    /// and never a `ccrescue statusline` of the user's own; changes nothing.
+    #[arg(long, hide = true)]
+    pub guard: bool,
 }
 
 #[derive(Debug, Args)]

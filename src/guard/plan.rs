@@ -2,7 +2,7 @@
 //! functions from the file's bytes to its new bytes (the writing is `guard::command`'s job).
 //!
 //! Everything guard adds is recognised by its command (`<ccrescue> hook EVENT …` or
-//! `<ccrescue> statusline`), and the compaction window it set is named by the hook command's
+//! `<ccrescue> statusline --guard`), and the compaction window it set is named by the hook command's
 //! `--compact-window N`: a window the user set is never taken for guard's.
 use std::path::Path;
 
@@ -17,6 +17,8 @@ use crate::session::json_span;
 pub const WINDOW_SETTING: &str = "autoCompactWindow";
 /// The environment variable with the same effect (an entry of the settings file's `env` block).
 pub const WINDOW_ENV: &str = "CLAUDE_CODE_AUTO_COMPACT_WINDOW";
+/// The status line guard sets: `statusline` with a marker of its own (the flag changes nothing).
+const GUARD_STATUSLINE: &str = "statusline --guard";
 /// Seconds claude gives each hook before giving up on it (ccrescue stops itself well before).
 pub const HOOK_TIMEOUT_SECS: u64 = 10;
 
@@ -90,8 +92,26 @@ pub fn ccrescue_args(command: &str) -> Option<&str> {
     };
     let name = program.rsplit(['/', '\\']).next()?;
     let name = name.strip_suffix(".exe").unwrap_or(name);
-    (name == "ccrescue" && (rest.starts_with("hook ") || rest.trim() == "statusline"))
-        .then_some(rest)
+    let known = rest.starts_with("hook ") || matches!(rest.trim(), "statusline" | GUARD_STATUSLINE);
+    (name == "ccrescue" && known).then_some(rest)
+}
+
+/// True when the status line `command` is the one guard install set: it says `--guard`, or (as
+/// installs before that marker wrote it) it is a bare `statusline` run by an absolute path. A
+/// `ccrescue statusline` the user set up by name is theirs, and stays.
+fn is_guard_statusline(command: &str) -> bool {
+    match ccrescue_args(command).map(str::trim) {
+        Some(GUARD_STATUSLINE) => true,
+        Some("statusline") => {
+            let c = command.trim_start();
+            let program = match c.strip_prefix('\'') {
+                Some(q) => q.split("' ").next().unwrap_or_default(),
+                None => c.split(' ').next().unwrap_or_default(),
+            };
+            Path::new(program).is_absolute()
+        }
+        _ => false,
+    }
 }
 
 fn hook_args(event: &str, t: Thresholds, window: Option<u64>, made: &[&str]) -> String {
@@ -186,7 +206,8 @@ pub fn install(bytes: &[u8], plan: &Install<'_>) -> Result<Vec<u8>> {
     if plan.statusline {
         let top = edit::top(&b)?;
         if edit::member(&b, &top, "statusLine").is_none() {
-            let line = json!({"type": "command", "command": command_line(plan.exe, "statusline")});
+            let line =
+                json!({"type": "command", "command": command_line(plan.exe, GUARD_STATUSLINE)});
             b = edit::insert_member(&b, &top, "statusLine", &line)?;
         }
     }
@@ -306,7 +327,7 @@ fn is_ours(b: &[u8], v: &json_span::Span) -> bool {
         return false;
     };
     if let Some(c) = value.get("command").and_then(Value::as_str) {
-        return ccrescue_args(c).is_some();
+        return is_guard_statusline(c);
     }
     match value.get("hooks").and_then(Value::as_array) {
         Some(list) if !list.is_empty() => list.iter().all(|h| {
@@ -382,7 +403,7 @@ pub fn find(bytes: &[u8]) -> Result<Found> {
         }
     }
     match v.get("statusLine").and_then(|s| s.get("command")) {
-        Some(Value::String(c)) if ccrescue_args(c).is_some() => found.statusline = true,
+        Some(Value::String(c)) if is_guard_statusline(c) => found.statusline = true,
         Some(_) => found.other_statusline = true,
         None => found.other_statusline = v.get("statusLine").is_some(),
     }

@@ -65,6 +65,43 @@ fn uninstall_gives_back_every_byte_and_install_twice_changes_nothing() {
 }
 
 #[test]
+fn a_users_own_ccrescue_status_line_is_theirs() {
+    // Found by a review: install replaced it with guard's, and uninstall then removed it.
+    let exe = Path::new("/opt/ccrescue");
+    for own in [
+        "ccrescue statusline",
+        "ccrescue statusline --warn-at 100000",
+    ] {
+        let shape = format!(
+            "{{\n  \"statusLine\": {{\"type\": \"command\", \"command\": \"{own}\"}}\n}}\n"
+        );
+        let found = find(shape.as_bytes()).unwrap();
+        assert!(!found.statusline && found.other_statusline, "{own}");
+        let once = install(shape.as_bytes(), &plan(exe, WindowKey::Setting, false)).unwrap();
+        let v: Value = serde_json::from_slice(&once).unwrap();
+        assert_eq!(v["statusLine"]["command"], own);
+        assert_eq!(String::from_utf8_lossy(&uninstall(&once).unwrap()), shape);
+    }
+    // Guard's own, marked, and as installs before the marker wrote it (an absolute path).
+    for guards in [
+        "/opt/ccrescue statusline --guard",
+        "/opt/ccrescue statusline",
+    ] {
+        let shape = format!(
+            "{{\n  \"statusLine\": {{\"type\": \"command\", \"command\": \"{guards}\"}}\n}}\n"
+        );
+        assert!(find(shape.as_bytes()).unwrap().statusline, "{guards}");
+        assert_eq!(uninstall(shape.as_bytes()).unwrap(), b"{\n}\n", "{guards}");
+    }
+    let p = plan(exe, WindowKey::Setting, true);
+    let v: Value = serde_json::from_slice(&install(b"{}\n", &p).unwrap()).unwrap();
+    assert_eq!(
+        v["statusLine"]["command"],
+        "/opt/ccrescue statusline --guard"
+    );
+}
+
+#[test]
 fn a_users_own_window_and_status_line_are_kept() {
     let shape = "{\n  \"autoCompactWindow\": 120000,\n  \"statusLine\": {\"type\": \"command\", \"command\": \"mine\"}\n}\n";
     let exe = Path::new("/usr/bin/ccrescue");
@@ -102,6 +139,10 @@ fn only_ccrescue_hook_commands_are_taken_for_guards() {
     assert_eq!(
         ccrescue_args("C:\\x\\ccrescue.exe statusline"),
         Some("statusline")
+    );
+    assert_eq!(
+        ccrescue_args("/usr/bin/ccrescue statusline --guard"),
+        Some("statusline --guard")
     );
     assert_eq!(ccrescue_args("ccrescue-fork hook Stop"), None);
     assert_eq!(ccrescue_args("echo ccrescue hook"), None);
