@@ -283,3 +283,28 @@ fn a_settings_file_with_a_byte_order_mark_is_read_and_fixed() {
     let (_, beta) = sent(&mock, &sb, &project, &[]);
     assert!(!beta.contains(ONE_M_BETA), "after the fix: {beta}");
 }
+
+#[test]
+fn an_empty_settings_file_is_no_settings_for_claude_and_ccrescue() {
+    // Found by a review: ccrescue called an empty settings file invalid JSON ("claude does not
+    // read it either") and guard refused it; claude reads it as no settings, without a word.
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("empty");
+    let f = files(&sb, &project);
+    write(&f.user, "");
+    write(&f.project, " \n");
+    let out = run_with_timeout(sb.claude_command(&project, &["-p", "hi"]), RUN_TIMEOUT);
+    assert!(out.status.success(), "{}", describe(&out));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!said.to_lowercase().contains("settings"), "{said}");
+
+    let j = settings_json(&sb, &project, &[]);
+    assert_eq!(j["settings_problems"], serde_json::json!([]), "{j:#}");
+    ccrescue_with::<&str>(&sb, &project, &["guard", "install", "--yes"], &[]).expect_code(0);
+    sent(&mock, &sb, &project, &[]);
+}

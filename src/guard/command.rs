@@ -70,7 +70,11 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
         .and_then(fs::canonicalize)
         .context("cannot find ccrescue's own path for the hook command")?;
     let before = read(&path)?;
-    let base = before.clone().unwrap_or_else(|| b"{\n}\n".to_vec());
+    // No file, or one claude reads as no settings (empty): guard starts from an empty object.
+    let base = before
+        .clone()
+        .filter(|b| !plan::is_blank(b))
+        .unwrap_or_else(|| b"{\n}\n".to_vec());
     let old = plan::find(&base).map_err(|e| not_json(&path, e))?;
     let args = &ctx.args;
     let statusline = !old.other_statusline

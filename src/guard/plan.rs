@@ -218,6 +218,9 @@ pub fn install(bytes: &[u8], plan: &Install<'_>) -> Result<Vec<u8>> {
 /// them, once empty), the window its hook command names (when the file still has that value),
 /// and its status line. Byte-identical to the file before `install` when nothing else changed.
 pub fn uninstall(bytes: &[u8]) -> Result<Vec<u8>> {
+    if is_blank(bytes) {
+        return Ok(bytes.to_vec());
+    }
     let found = find(bytes)?;
     let mut b = bytes.to_vec();
     let mut made_all: Vec<String> = vec![];
@@ -362,8 +365,13 @@ fn window_setting(b: &[u8], top: &json_span::Span) -> Option<(String, String)> {
     edit::member(b, &env, WINDOW_ENV).map(|v| (format!("env.{WINDOW_ENV}"), raw(v)))
 }
 
+pub(crate) use crate::settings::is_blank;
+
 /// What of guard's the file holds.
 pub fn find(bytes: &[u8]) -> Result<Found> {
+    if is_blank(bytes) {
+        return Ok(Found::default());
+    }
     let top = edit::top(bytes)?;
     let v: Value = serde_json::from_slice(crate::settings::without_bom(bytes))?;
     let mut found = Found {

@@ -65,6 +65,17 @@ fn uninstall_gives_back_every_byte_and_install_twice_changes_nothing() {
 }
 
 #[test]
+fn an_empty_settings_file_is_no_settings() {
+    // Found by a review: refused as "not valid JSON … claude does not read it either", while
+    // claude 2.1.332 reads an empty or blank settings file as none, silently.
+    for blank in [&b""[..], b"\n", b"  \r\n\t", b"\xef\xbb\xbf\n"] {
+        let found = find(blank).unwrap();
+        assert!(found.events.is_empty() && !found.statusline && !found.other_statusline);
+        assert_eq!(uninstall(blank).unwrap(), blank);
+    }
+}
+
+#[test]
 fn a_users_own_ccrescue_status_line_is_theirs() {
     // Found by a review: install replaced it with guard's, and uninstall then removed it.
     let exe = Path::new("/opt/ccrescue");

@@ -131,6 +131,12 @@ pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
+/// True for a settings file that is empty or only whitespace (after a BOM), which claude reads as
+/// no settings at all, silently (2.1.332), as ccrescue does.
+pub(crate) fn is_blank(bytes: &[u8]) -> bool {
+    without_bom(bytes).iter().all(u8::is_ascii_whitespace)
+}
+
 /// The largest settings file ccrescue reads (claude's are a few KiB).
 pub(crate) const SETTINGS_CAP: u64 = 4 << 20;
 
@@ -147,6 +153,9 @@ pub(crate) fn parse(path: &Path) -> Parsed {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Parsed::Absent,
         Err(e) => return Parsed::Problem(format!("cannot read it: {e}")),
     };
+    if is_blank(&text) {
+        return Parsed::Doc(Value::Object(Default::default()));
+    }
     match serde_json::from_slice(without_bom(&text)) {
         Ok(doc) => Parsed::Doc(doc),
         Err(e) => {
