@@ -176,3 +176,60 @@ fn a_settings_file_changed_while_install_asks_is_not_overwritten() {
         .collect();
     assert!(left.is_empty(), "no backup, no temp file: {left:?}");
 }
+
+#[test]
+fn a_file_guard_created_goes_again_with_uninstall_and_leaves_no_backup() {
+    // Found by a review: install then uninstall in a repository left `.claude/settings.json`
+    // (`{}`) and a `.bak` holding the hook with this machine's path, where nothing had been.
+    let mock = MockApi::start(vec![]);
+    let sb = Sandbox::new(&mock);
+    let project = sb.project("repo");
+    let dir = project.join(".claude");
+    let path = dir.join("settings.json");
+    let install = |extra: &[&str]| {
+        let mut args = vec!["guard", "install", "--scope", "project", "--yes"];
+        args.extend(extra);
+        ccrescue(&sb, &project, &args).expect_code(0)
+    };
+    install(&[]);
+    install(&["--warn-at", "140000"]);
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(),
+        ["settings.json"],
+        "a reinstall backs up nothing of the user's"
+    );
+    let r = ccrescue(
+        &sb,
+        &project,
+        &["guard", "uninstall", "--scope", "project", "--yes"],
+    )
+    .expect_code(0);
+    assert!(
+        r.stdout.contains("guard install had created it"),
+        "{}",
+        r.stdout
+    );
+    assert!(names().is_empty(), "{:?}", names());
+
+    // Once the user has put something of theirs in it, the file stays, with that.
+    install(&[]);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replacen('{', "{\n  \"model\": \"sonnet\",", 1)).unwrap();
+    ccrescue(
+        &sb,
+        &project,
+        &["guard", "uninstall", "--scope", "project", "--yes"],
+    )
+    .expect_code(0);
+    let left: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(left, serde_json::json!({"model": "sonnet"}));
+}

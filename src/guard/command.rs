@@ -95,6 +95,7 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
             WindowKey::Env
         },
         statusline,
+        made_file: before.is_none() || old.made_file,
     };
     let new = plan::install(&base, &p).map_err(|e| not_json(&path, e))?;
     let now = plan::find(&new)?;
@@ -124,7 +125,20 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
         }
     }
     let backup = if write {
-        save(&path, before.as_deref(), &new, "ccrescue guard install")?
+        // A file guard created that holds nothing but guard's gets no backup: there is nothing of
+        // the user's to keep, and it would stay behind (in a project's repository, say).
+        let only_guards = old.made_file
+            && before
+                .as_deref()
+                .and_then(|b| plan::uninstall(b).ok())
+                .is_some_and(|rest| is_empty_object(&rest));
+        save(
+            &path,
+            before.as_deref(),
+            &new,
+            "ccrescue guard install",
+            !only_guards,
+        )?
     } else {
         None
     };
@@ -202,16 +216,29 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
             return Ok(EXIT_OK);
         }
     }
-    let backup = if write {
-        save(&path, Some(&before), &new, "ccrescue guard uninstall")?
+    // A file guard created and that holds nothing else now goes again, rather than stay as an
+    // empty object (in a project's repository, say).
+    let delete = old.made_file && is_empty_object(&new);
+    let backup = if write && delete {
+        fsx::still_holds(&path, &before, "ccrescue guard uninstall")?;
+        fs::remove_file(&path).with_context(|| format!("cannot delete {}", path.display()))?;
+        None
+    } else if write {
+        save(&path, Some(&before), &new, "ccrescue guard uninstall", true)?
     } else {
         None
     };
     if args.json {
-        let doc = json!({"action": "uninstall", "file": path, "changed": write, "dry_run": args.dry_run, "backup": backup, "removed": found_json(&old)});
+        let doc = json!({"action": "uninstall", "file": path, "changed": write, "dry_run": args.dry_run, "backup": backup, "deleted": write && delete, "removed": found_json(&old)});
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else if unchanged {
         writeln!(out, "No guard in {}; nothing changed.", path.display())?;
+    } else if write && delete {
+        writeln!(
+            out,
+            "Removed the guard, and {} with it: guard install had created it, and nothing else is in it.",
+            path.display()
+        )?;
     } else if write {
         writeln!(
             out,
@@ -231,6 +258,7 @@ fn save(
     old: Option<&[u8]>,
     new: &[u8],
     again: &'static str,
+    backup: bool,
 ) -> Result<Option<PathBuf>> {
     let Some(old) = old else {
         if let Some(dir) = path.parent() {
@@ -242,7 +270,7 @@ fn save(
     fsx::sweep_stale_temps_beside(path, |line| eprintln!("warning: {line}"));
     let done = fsx::replace(
         path,
-        Backup::Link,
+        if backup { Backup::Link } else { Backup::None },
         |out| {
             fsx::still_holds(path, old, again)?;
             Ok(out.write_all(new)?)
@@ -254,6 +282,12 @@ fn save(
         },
     )?;
     Ok(done.backup)
+}
+
+/// True for `{}` (in any spacing): what is left of a file that only held guard's entries.
+fn is_empty_object(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
 }
 
 /// The written bytes are the planned ones and still a settings file guard can read.

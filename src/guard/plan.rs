@@ -48,6 +48,9 @@ pub struct Install<'a> {
     pub window: u64,
     pub window_key: WindowKey,
     pub statusline: bool,
+    /// guard creates the file (or did, at an earlier install): uninstall deletes it again when
+    /// nothing else is left in it (a project's `.claude/settings.json` is not left behind).
+    pub made_file: bool,
 }
 
 /// What a settings file holds of guard's.
@@ -63,6 +66,9 @@ pub struct Found {
     pub statusline: bool,
     /// The file sets a status line that is not ccrescue's.
     pub other_statusline: bool,
+    /// guard's hook says it created the file (`--made file`).
+    #[serde(skip)]
+    pub made_file: bool,
 }
 
 /// The shell command claude runs for `args` of this ccrescue (its path quoted when needed).
@@ -180,6 +186,9 @@ pub fn install(bytes: &[u8], plan: &Install<'_>) -> Result<Vec<u8>> {
             return Err(anyhow!("its `hooks.{event}` is not an array"));
         }
         let mut made = vec![];
+        if i == 0 && plan.made_file {
+            made.push("file");
+        }
         if hooks.is_none() {
             made.push("hooks");
         }
@@ -406,6 +415,10 @@ pub fn find(bytes: &[u8]) -> Result<Found> {
                 }
                 if let Some(w) = flag("--compact-window") {
                     found.window = Some(w);
+                }
+                let made = words.iter().position(|w| *w == "--made");
+                if let Some(list) = made.and_then(|i| words.get(i + 1)) {
+                    found.made_file |= list.split(',').any(|m| m == "file");
                 }
             }
         }

@@ -33,6 +33,7 @@ fn plan(exe: &Path, key: WindowKey, statusline: bool) -> Install<'_> {
         window: 160_000,
         window_key: key,
         statusline,
+        made_file: false,
     }
 }
 
