@@ -347,7 +347,8 @@ pub struct CommonArgs {
     /// Claude's config root [default: $CLAUDE_CONFIG_DIR, else ~/.claude]; passed on to claude.
     #[arg(long, value_name = "DIR", global = true)]
     pub config_dir: Option<PathBuf>,
-    /// Print only errors and the final line.
+    /// Print only errors, warnings and the final line (the wizard: with --yes or without a
+    /// terminal; at a terminal its questions need what comes before them).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail (every finding, timings).

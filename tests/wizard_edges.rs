@@ -261,3 +261,33 @@ fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
         .expect("the resumed turn reached the mock");
     assert!(asked.body.contains(SUMMARY));
 }
+
+#[test]
+fn quiet_under_yes_says_only_warnings_and_prints_the_command() {
+    // Found by a review: `-q` ("only errors and the final line") changed nothing in the wizard.
+    let (mock, sb) = setup(Auth::ApiKey);
+    let old = sb.project("quiet_one");
+    let f = fixtures::credits_error(&mock, &sb, &old);
+    let project: PathBuf = old.with_file_name("quiet-one");
+    std::fs::rename(&old, &project).unwrap();
+    sb.trust(&project);
+    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
+    let r = ccrescue(&sb, &project, &["--yes", "-q"]).expect_code(0);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "warning: the session's folder {} is gone; claude runs in {} instead\n",
+            old.display(),
+            project.display()
+        )
+    );
+    assert_eq!(
+        r.stdout,
+        format!(
+            "cd {} && claude --resume={} --model claude-sonnet-4-6\n",
+            project.display(),
+            f.session.id
+        )
+    );
+    assert!(has_boundary(&f.session), "the rescue ran");
+}

@@ -101,7 +101,9 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
     let now = plan::find(&new)?;
     let unchanged = before.as_deref() == Some(&new[..]);
     let mut out = io::stdout().lock();
-    if !args.json && !unchanged {
+    // `-q`: the change is shown only when a question about it follows.
+    let show = !args.quiet || (!args.yes && !args.dry_run);
+    if !args.json && !unchanged && show {
         show_change(&mut out, &path, &old, &now, &exe, a)?;
         if a.statusline && old.other_statusline {
             writeln!(
@@ -162,11 +164,13 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
             path.display(),
             backup_note(&backup)
         )?;
-        writeln!(
-            out,
-            "It takes effect in claude sessions started from now on. Remove it with `ccrescue guard uninstall{}`.",
-            scope_flag(a.scope)
-        )?;
+        if !args.quiet {
+            writeln!(
+                out,
+                "It takes effect in claude sessions started from now on. Remove it with `ccrescue guard uninstall{}`.",
+                scope_flag(a.scope)
+            )?;
+        }
     }
     Ok(EXIT_OK)
 }
@@ -194,7 +198,8 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     let old = plan::find(&before).map_err(|e| not_json(&path, e))?;
     let new = plan::uninstall(&before).map_err(|e| not_json(&path, e))?;
     let unchanged = new == before;
-    if !args.json && !unchanged {
+    let show = !args.quiet || (!args.yes && !args.dry_run);
+    if !args.json && !unchanged && show {
         writeln!(out, "{}: the guard's entries to remove", path.display())?;
         for line in describe(&old) {
             writeln!(out, "  - {line}")?;

@@ -1,11 +1,23 @@
 //! `--yes`: every prompt takes its default and says so, except starting afresh without the
-//! conversation, which also needs `--allow-clear`.
+//! conversation, which also needs `--allow-clear`. With `-q` it says only warnings and the
+//! outcome (the command to run next goes to stdout either way).
 use anyhow::Result;
 
-use super::{CLEAR, Prompter};
+use super::{CLEAR, Prompter, Spinner};
 
 pub struct AssumeYes {
     pub allow_clear: bool,
+    /// `-q`: nothing but warnings and the outcome on stderr.
+    pub quiet: bool,
+}
+
+/// The spinner of `-q`: shows nothing.
+struct Hidden;
+
+impl Spinner for Hidden {
+    fn set_message(&self, _: &str) {}
+    fn println(&self, _: &str) {}
+    fn finish(&self) {}
 }
 
 impl Prompter for AssumeYes {
@@ -16,10 +28,7 @@ impl Prompter for AssumeYes {
         items: &[String],
         default: usize,
     ) -> Result<usize> {
-        eprintln!(
-            "{}",
-            super::for_stderr(&format!("{prompt} {} (--yes)", items[default]))
-        );
+        self.say(&format!("{prompt} {} (--yes)", items[default]));
         Ok(default)
     }
 
@@ -35,11 +44,29 @@ impl Prompter for AssumeYes {
             _ => "--yes",
         };
         let answer_text = if answer { "yes" } else { "no" };
-        eprintln!(
-            "{}",
-            super::for_stderr(&format!("{prompt} {answer_text} ({why})"))
-        );
+        self.say(&format!("{prompt} {answer_text} ({why})"));
         Ok(answer)
+    }
+
+    fn say(&mut self, line: &str) {
+        if !self.quiet {
+            eprintln!("{}", super::for_stderr(line));
+        }
+    }
+
+    fn warn(&mut self, line: &str) {
+        eprintln!("{}", super::for_stderr(&format!("warning: {line}")));
+    }
+
+    fn outcome(&mut self, line: &str) {
+        eprintln!("{}", super::for_stderr(line));
+    }
+
+    fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
+        if self.quiet {
+            return Box::new(Hidden);
+        }
+        Box::new(super::StderrSpinner::start(message))
     }
 
     fn at_terminal(&self) -> bool {

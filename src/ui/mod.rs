@@ -27,9 +27,17 @@ pub trait Prompter {
     ) -> Result<usize>;
     /// Yes or no; `default` is what Enter (and `--yes`) answers, except for [`CLEAR`].
     fn confirm(&mut self, id: &'static str, prompt: &str, default: bool) -> Result<bool>;
-    /// A line for the person (stderr): what was found, what is being done, warnings.
+    /// A line for the person (stderr): what was found, what is being done.
     fn say(&mut self, line: &str) {
         eprintln!("{}", for_stderr(line));
+    }
+    /// A warning (after `warning: `): said even under `-q`.
+    fn warn(&mut self, line: &str) {
+        self.say(&format!("warning: {line}"));
+    }
+    /// How the run ended, when that is not the command printed on stdout: said even under `-q`.
+    fn outcome(&mut self, line: &str) {
+        self.say(line);
     }
     /// A spinner showing elapsed time and a message; hidden when stderr is not a terminal.
     fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {

@@ -142,8 +142,8 @@ impl Wizard<'_> {
     pub(super) fn workdir(&mut self, c: &Chosen) -> PathBuf {
         let (folder, gone) = crate::paths::run_folder(c.scan.cwd.as_deref(), &self.opts.project);
         if let Some(gone) = gone {
-            self.ui.say(&format!(
-                "warning: the session's folder {gone} is gone; claude runs in {} instead",
+            self.ui.warn(&format!(
+                "the session's folder {gone} is gone; claude runs in {} instead",
                 folder.display()
             ));
         }

@@ -86,7 +86,7 @@ impl Wizard<'_> {
             let kept = backup
                 .map(|b| format!("; backup {}", b.display()))
                 .unwrap_or_default();
-            self.ui.say(&format!("Changed {file}{kept}"));
+            self.ui.outcome(&format!("Changed {file}{kept}"));
             fixed = true;
         }
         for u in &plan.untouched {

@@ -133,6 +133,7 @@ pub fn run(ctx: &Ctx, args: &WizardArgs) -> Result<u8> {
     let mut ui: Box<dyn Prompter> = if ctx.args.yes || !ctx.interactive {
         Box::new(AssumeYes {
             allow_clear: args.allow_clear,
+            quiet: ctx.args.quiet,
         })
     } else {
         Box::new(TerminalPrompter::new())

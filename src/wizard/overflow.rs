@@ -32,7 +32,7 @@ impl Wizard<'_> {
             return Ok(EXIT_NOT_RECOVERED);
         }
         for line in self.world.sweep_stale_temps(&chosen.file.path) {
-            self.ui.say(&format!("warning: {line}"));
+            self.ui.warn(&line);
         }
         let backup = self.world.backup(&chosen.file.path)?;
         self.ui.say(&format!(
@@ -247,7 +247,7 @@ impl Wizard<'_> {
             "Start a new session without the conversation?",
             false,
         )? {
-            self.ui.say(
+            self.ui.outcome(
                 "Not recovered. The session and its backups are unchanged since the steps above.",
             );
             return Ok(EXIT_NOT_RECOVERED);
@@ -287,7 +287,7 @@ impl Wizard<'_> {
         }
         writeln!(self.out, "{}", step.shell_line().unwrap_or_default())?;
         self.ui
-            .say("Not recovered: the command above starts a new session from the note.");
+            .outcome("Not recovered: the command above starts a new session from the note.");
         Ok(EXIT_NOT_RECOVERED)
     }
 
@@ -334,8 +334,8 @@ impl Wizard<'_> {
     pub(super) fn warn_pins(&mut self) {
         let pins = self.opts.settings.pins.clone();
         for pin in &pins {
-            self.ui.say(&format!(
-                "warning: {} sets {} = {}: a plain `claude` asks for the 1M window again; \
+            self.ui.warn(&format!(
+                "{} sets {} = {}: a plain `claude` asks for the 1M window again; \
                  change it to a standard-context id such as {}",
                 pin.file,
                 pin.key,

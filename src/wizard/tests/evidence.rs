@@ -107,7 +107,10 @@ fn nothing_to_trim_only_when_nothing_is_left_and_it_says_what_is_left() {
     );
     world.tool_trim = preview("2 tool outputs shortened", 185_000);
     let (code, _) = walk(
-        &mut AssumeYes { allow_clear: false },
+        &mut AssumeYes {
+            allow_clear: false,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(190_000, 0),
@@ -222,7 +225,10 @@ fn a_size_refusal_after_the_estimates_trim_brings_the_evidence_rungs() {
     );
     world.trim = preview("2 images", 150_000);
     let (code, _) = walk(
-        &mut AssumeYes { allow_clear: false },
+        &mut AssumeYes {
+            allow_clear: false,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(170_000, 0),

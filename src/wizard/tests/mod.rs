@@ -120,7 +120,10 @@ fn a_failed_compaction_is_followed_by_a_trim_and_one_retry() {
         lines: vec!["3 images, about 6,000 tokens".into()],
         tokens_after: Some(120_000),
     });
-    let mut ui = AssumeYes { allow_clear: false };
+    let mut ui = AssumeYes {
+        allow_clear: false,
+        quiet: false,
+    };
     let (code, out) = walk(&mut ui, &mut world, &opts, stuck_scan(260_000, 0));
     assert_eq!(code.unwrap(), 0);
     assert_eq!(
@@ -151,7 +154,10 @@ fn a_claude_that_appears_after_the_compaction_stops_the_trim() {
     // Not live for the first checks (look, ladder input, before the backup); live after.
     world.live = RefCell::new([None, None, None, Some(42)].into());
     let (code, _) = walk(
-        &mut AssumeYes { allow_clear: false },
+        &mut AssumeYes {
+            allow_clear: false,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(260_000, 0),
@@ -178,7 +184,10 @@ fn the_last_resort_needs_allow_clear_under_yes_and_is_no_by_default() {
     let opts = options(false);
     let mut world = failing();
     let (code, out) = walk(
-        &mut AssumeYes { allow_clear: false },
+        &mut AssumeYes {
+            allow_clear: false,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(260_000, 0),
@@ -202,7 +211,10 @@ fn the_last_resort_needs_allow_clear_under_yes_and_is_no_by_default() {
 
     let mut world = failing();
     let (code, out) = walk(
-        &mut AssumeYes { allow_clear: true },
+        &mut AssumeYes {
+            allow_clear: true,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(260_000, 0),
@@ -235,7 +247,10 @@ fn a_live_session_is_refused_under_yes_and_waited_for_on_a_terminal() {
     let mut world = staged(vec![], vec![stuck_scan(260_000, 0)]);
     world.live = RefCell::new([Some(42)].into());
     let (code, _) = walk(
-        &mut AssumeYes { allow_clear: false },
+        &mut AssumeYes {
+            allow_clear: false,
+            quiet: false,
+        },
         &mut world,
         &opts,
         stuck_scan(260_000, 0),
