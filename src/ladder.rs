@@ -167,6 +167,10 @@ pub fn overflow(i: &LadderInput) -> Vec<Step> {
         "trim",
         format!("if the compaction is refused for its size (whatever the estimate says): take every image and document after the last compaction ({media}) out of the session file (after a backup) and compact again; if it is still refused, shorten the text tool outputs over {} and compact again", crate::format::human_bytes(i.tool_output_over)),
     ));
+    steps.push(Step::says(
+        "pieces",
+        format!("if the conversation itself is too long for {} to read in one request: summarise it in parts that each fit (one `claude -p` each, the latest turns kept verbatim) and write the summaries into the session as a compaction (after a backup); `ccrescue compact` on its own", i.compact_model),
+    ));
     steps.push(Step::runs(
         "return",
         i,
@@ -234,7 +238,7 @@ mod tests {
     fn overflow_ladder_order_and_commands() {
         let steps = overflow(&input());
         let names: Vec<_> = steps.iter().map(|s| s.step).collect();
-        assert_eq!(names, ["compact", "trim", "return", "clear"]);
+        assert_eq!(names, ["compact", "trim", "pieces", "return", "clear"]);
         assert_eq!(
             steps[0].shell_line().unwrap(),
             line(
@@ -247,7 +251,7 @@ mod tests {
         assert!(steps[1].why.contains("whatever the estimate says"));
         assert!(steps[1].why.contains("text tool outputs over 10.0 KB"));
         assert_eq!(
-            steps[2].shell_line().unwrap(),
+            steps[3].shell_line().unwrap(),
             line(
                 "cd '/p q' && claude --resume=55fc --model claude-sonnet-4-6",
                 "cd '/p q'; claude --resume=55fc --model claude-sonnet-4-6"
@@ -259,7 +263,7 @@ mod tests {
             ..input()
         });
         assert_eq!(
-            elsewhere[2].shell_line().unwrap(),
+            elsewhere[3].shell_line().unwrap(),
             line(
                 "CLAUDE_CONFIG_DIR=/cfg claude --resume=55fc --model claude-sonnet-4-6",
                 "$env:CLAUDE_CONFIG_DIR='/cfg'; claude --resume=55fc --model claude-sonnet-4-6"
@@ -296,7 +300,7 @@ mod tests {
             ..input()
         });
         assert_eq!(
-            steps[2].shell_line().unwrap(),
+            steps[3].shell_line().unwrap(),
             line(
                 r"'C:\Program Files\claude.exe' --resume=55fc --model claude-sonnet-4-6",
                 r"& 'C:\Program Files\claude.exe' --resume=55fc --model claude-sonnet-4-6"
