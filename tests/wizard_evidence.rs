@@ -233,3 +233,46 @@ fn when_the_images_are_not_enough_the_large_tool_outputs_go_next() {
     );
     resumes_in_sonnet(&mock, &sb, &s);
 }
+
+#[test]
+fn a_compaction_that_fails_for_another_reason_is_not_blamed_on_size() {
+    // Found by a review: with 260K of text and a compaction refused for a model the API does not
+    // know, the wizard said the session was "under the 160K line" and "could not be brought
+    // under the standard window", and named a flag it does not have.
+    let (mock, sb) = setup(Auth::ApiKey);
+    let project = sb.project("other-failure");
+    let f = fixtures::credits_error(&mock, &sb, &project);
+    let original = std::fs::read(&f.session.file).unwrap();
+    mock.set_rules(vec![Rule::reply(Reply::Error {
+        status: 404,
+        error_type: "not_found_error".into(),
+        message: format!("model: {COMPACT_MODEL}"),
+    })]);
+    mock.clear_log();
+    let r = ccrescue(&sb, &project, &["--yes"]).expect_code(1);
+    assert!(
+        r.stderr
+            .contains("The compaction did not fail for the request's size, so what follows"),
+        "{}",
+        r.stderr
+    );
+    for wrong in [
+        "under the 160K line",
+        "could not be brought under the standard window",
+        "too long for",
+        "; a smaller --keep-recent",
+    ] {
+        assert!(!r.stderr.contains(wrong), "{wrong:?} in {}", r.stderr);
+    }
+    assert!(
+        r.stderr.contains("The session could not be compacted."),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Not recovered."), "{}", r.stderr);
+    let now = std::fs::read(&f.session.file).unwrap();
+    assert!(
+        now.starts_with(&original),
+        "only claude's own records were added"
+    );
+}

@@ -108,7 +108,8 @@ pub fn plan(path: &Path, chunk_tokens: u64, keep_recent: u64) -> Result<Plan> {
     if chunks.is_empty() {
         bail!(
             "the whole conversation after the last compaction fits in the kept tail \
-             (--keep-recent): nothing to summarise; a smaller --keep-recent summarises more"
+             (--keep-recent): nothing to summarise; `ccrescue compact` with a smaller \
+             --keep-recent summarises more"
         );
     }
     Ok(Plan {

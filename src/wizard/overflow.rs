@@ -61,11 +61,21 @@ impl Wizard<'_> {
         if let Outcome::Done { .. } = outcome {
             return self.return_to_model(&current, &cwd);
         }
+        // What the rungs below say follows what claude answered: a failure that is not about the
+        // request's size (a model claude does not know, an overloaded server) is named as such.
+        let for_size = outcome.failed_for_size();
+        if matches!(outcome, Outcome::Failed(_)) && !for_size {
+            self.ui.say(
+                "The compaction did not fail for the request's size, so what follows may not \
+                 help: a model claude cannot use is changed with --compact-model, and a server \
+                 error passes if you try again later.",
+            );
+        }
         // The rung between the trims and the last resort: compact in pieces (issue 15).
-        if let Some(code) = self.compact_in_pieces(&current, &cwd)? {
+        if let Some(code) = self.compact_in_pieces(&current, &cwd, for_size)? {
             return Ok(code);
         }
-        self.start_afresh(&current, &cwd)
+        self.start_afresh(&current, &cwd, for_size)
     }
 
     /// The trim rungs after a failed compaction, each followed by another compaction, until one
@@ -115,11 +125,16 @@ impl Wizard<'_> {
                 }
                 Trimmed::Declined => return Ok(Some(outcome)),
                 Trimmed::Nothing if scope == TrimScope::Estimate => {
-                    self.ui.say(
+                    let over = left.is_some_and(|t| t > crate::diagnose::OVERFLOW_TOKENS);
+                    self.ui.say(if over {
+                        "Nothing to trim: the compaction did not fail for the request's size, and \
+                         no images, documents or large tool outputs are left after the last \
+                         compaction to take out."
+                    } else {
                         "Nothing to trim: the compaction did not fail for the request's size, and \
                          the estimate says the session is under the 160K line, so a trim would \
-                         not help.",
-                    );
+                         not help."
+                    });
                     return Ok(Some(outcome));
                 }
                 Trimmed::Nothing => {
@@ -232,12 +247,18 @@ impl Wizard<'_> {
     }
 
     /// The last rung: a new session without the conversation, with a handoff note.
-    fn start_afresh(&mut self, c: &Chosen, cwd: &Path) -> Result<u8> {
-        self.ui.say(
-            "The session could not be brought under the standard window. The last resort is to \
-             start afresh (what /clear does): nothing is deleted on disk and the old session \
-             stays resumable with --resume, but the new session starts without the conversation.",
-        );
+    /// `for_size`: the compaction was refused for its size (else it failed for another reason).
+    fn start_afresh(&mut self, c: &Chosen, cwd: &Path, for_size: bool) -> Result<u8> {
+        self.ui.say(&format!(
+            "{} The last resort is to start afresh (what /clear does): nothing is deleted on disk \
+             and the old session stays resumable with --resume, but the new session starts \
+             without the conversation.",
+            if for_size {
+                "The session could not be brought under the standard window."
+            } else {
+                "The session could not be compacted."
+            }
+        ));
         self.ui.say(&format!(
             "To keep the old session as it was: {} --resume {}",
             self.opts.claude_name, c.file.id

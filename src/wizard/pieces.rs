@@ -17,7 +17,14 @@ use crate::select::Chosen;
 impl Wizard<'_> {
     /// Runs the rung; `Some(exit code)` when it ended the walk (recovered), `None` to go on to
     /// the last resort.
-    pub(super) fn compact_in_pieces(&mut self, c: &Chosen, cwd: &Path) -> Result<Option<u8>> {
+    /// `for_size`: the compaction was refused for its size (else it failed for another reason,
+    /// and smaller requests may still get through).
+    pub(super) fn compact_in_pieces(
+        &mut self,
+        c: &Chosen,
+        cwd: &Path,
+        for_size: bool,
+    ) -> Result<Option<u8>> {
         let lines = match self.world.pieces_plan(&c.file.path, KEEP_RECENT_TOKENS) {
             Ok(Some(lines)) => lines,
             Ok(None) => return Ok(None),
@@ -27,11 +34,17 @@ impl Wizard<'_> {
                 return Ok(None);
             }
         };
-        self.ui.say(&format!(
-            "The conversation itself is too long for {} to read in one request. It can be \
-             summarised in pieces that each fit, keeping the most recent turns verbatim:",
-            self.opts.compact_model
-        ));
+        self.ui.say(&if for_size {
+            format!(
+                "The conversation itself is too long for {} to read in one request. It can be \
+                 summarised in pieces that each fit, keeping the most recent turns verbatim:",
+                self.opts.compact_model
+            )
+        } else {
+            "It can also be summarised in pieces, each a smaller request, keeping the most \
+             recent turns verbatim:"
+                .to_owned()
+        });
         for line in &lines {
             self.ui.say(&format!("  {line}"));
         }
