@@ -98,12 +98,12 @@ fn backup_copy_into(path: &Path, src: &mut File, planned: Option<&Path>) -> Resu
 /// A hard link to `path` (open as `original`) named `planned`, its next backup name; a copy
 /// where links fail. Refuses when `planned` is taken meanwhile or the link is not `original`.
 pub(super) fn backup_link(path: &Path, original: &File, planned: &Path) -> Result<PathBuf> {
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     let linked = match super::tests::NO_HARD_LINKS.get() {
         true => Err(io::Error::from(io::ErrorKind::Unsupported)),
         false => fs::hard_link(path, planned),
     };
-    #[cfg(not(test))]
+    #[cfg(not(all(test, unix)))]
     let linked = fs::hard_link(path, planned);
     match linked {
         Ok(()) if names_this_file(planned, original) => {

@@ -103,8 +103,8 @@ pub fn ccrescue_args(command: &str) -> Option<&str> {
 }
 
 /// True when the status line `command` is the one guard install set: it says `--guard`, or (as
-/// installs before that marker wrote it) it is a bare `statusline` run by an absolute path. A
-/// `ccrescue statusline` the user set up by name is theirs, and stays.
+/// installs before that marker wrote it) it is a bare `statusline` run by a path (guard wrote
+/// its own absolute path). A `ccrescue statusline` the user set up by name is theirs, and stays.
 fn is_guard_statusline(command: &str) -> bool {
     match ccrescue_args(command).map(str::trim) {
         Some(GUARD_STATUSLINE) => true,
@@ -114,7 +114,7 @@ fn is_guard_statusline(command: &str) -> bool {
                 Some(q) => q.split("' ").next().unwrap_or_default(),
                 None => c.split(' ').next().unwrap_or_default(),
             };
-            Path::new(program).is_absolute()
+            program.contains(['/', '\\'])
         }
         _ => false,
     }
