@@ -249,7 +249,17 @@ fn a_compaction_that_fails_for_another_reason_is_not_blamed_on_size() {
         message: format!("model: {COMPACT_MODEL}"),
     })]);
     mock.clear_log();
-    let r = ccrescue(&sb, &project, &["--yes"]).expect_code(1);
+    let r = ccrescue(&sb, &project, &["--yes"]);
+    if has_lean_fallback() {
+        // Observed on 2.1.150 (scripts/matrix.sh): its /compact ends with a compact boundary of
+        // its own though every request was answered 404, so the rescue succeeds and no rung
+        // after the compaction speaks.
+        let r = r.expect_code(0);
+        assert!(r.stderr.contains("Compacted:"), "{}", r.stderr);
+        assert!(!r.stderr.contains("under the 160K line"), "{}", r.stderr);
+        return;
+    }
+    let r = r.expect_code(1);
     assert!(
         r.stderr
             .contains("The compaction did not fail for the request's size, so what follows"),
