@@ -91,15 +91,7 @@ fn a_folder_nobody_may_write_refuses_restore_and_prune_and_changes_nothing() {
     let before = snapshot(s.sb.root());
     let out = as_nobody(&s.sb, &s.project, &["restore", "--yes"]);
     assert_eq!(out.code(), 1, "{}", describe(&out.output));
-    assert!(
-        out.stderr.starts_with(&format!(
-            "error: cannot restore {} from {} (it was left as it was): ",
-            s.session.file.display(),
-            bak.display()
-        )),
-        "{}",
-        out.stderr
-    );
+    assert_cannot_restore(&out, &s, &bak);
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 
@@ -132,6 +124,20 @@ fn a_full_disk_fails_restore_with_the_reason_and_leaves_every_file() {
     let before = snapshot(&dir);
     let out = ccrescue(&s.sb, &s.project, &["restore", "--yes"]);
     assert_eq!(out.code(), 1, "{}", describe(&out.output));
+    assert_cannot_restore(&out, &s, &bak);
+    assert!(
+        out.stderr.contains("No space left on device"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(snapshot(&dir), before, "every file as it was");
+    assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
+    drop(disk);
+}
+
+/// The restore failed with the message that names the session and the backup, and exit 1.
+fn assert_cannot_restore(out: &common::Ran, s: &Setup, bak: &std::path::Path) {
+    assert_eq!(out.code(), 1, "{}", describe(&out.output));
     assert!(
         out.stderr.starts_with(&format!(
             "error: cannot restore {} from {} (it was left as it was): ",
@@ -141,12 +147,4 @@ fn a_full_disk_fails_restore_with_the_reason_and_leaves_every_file() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("No space left on device"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(snapshot(&dir), before, "every file as it was");
-    assert!(temp_files(&dir).is_empty(), "{:?}", temp_files(&dir));
-    drop(disk);
 }

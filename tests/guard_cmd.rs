@@ -4,6 +4,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ccrescue_testbench::mock::MockApi;
@@ -13,14 +14,20 @@ use common::{ccrescue, exe, snapshot};
 
 const USER_SETTINGS: &str = "{\n  \"permissions\": {\"allow\": [\"Bash(ls:*)\"]},\n  \"model\": \"claude-sonnet-4-6\",\n  \"hooks\": {\n    \"Stop\": [{\"hooks\": [{\"type\": \"command\", \"command\": \"echo mine\"}]}]\n  }\n}\n";
 
-#[test]
-fn install_then_uninstall_gives_the_file_back_and_keeps_backups() {
+/// A sandbox whose user settings file (returned last) holds [`USER_SETTINGS`].
+fn with_user_settings() -> (MockApi, Sandbox, PathBuf, PathBuf) {
     let mock = MockApi::start(vec![]);
     let sb = Sandbox::new(&mock);
     let project = sb.project("p");
     let path = sb.config_dir().join("settings.json");
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, USER_SETTINGS).unwrap();
+    (mock, sb, project, path)
+}
+
+#[test]
+fn install_then_uninstall_gives_the_file_back_and_keeps_backups() {
+    let (_mock, sb, project, path) = with_user_settings();
 
     let before = snapshot(&sb.config_dir());
     let dry = ccrescue(&sb, &project, &["guard", "install", "--dry-run"]).expect_code(0);
@@ -145,12 +152,7 @@ fn a_settings_file_changed_while_install_asks_is_not_overwritten() {
     // claude writes settings files too (a permission the user allows "and don't ask again"),
     // and the question may wait a while: what was computed from the old file must not replace
     // the new one.
-    let mock = MockApi::start(vec![]);
-    let sb = Sandbox::new(&mock);
-    let project = sb.project("p");
-    let path = sb.config_dir().join("settings.json");
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, USER_SETTINGS).unwrap();
+    let (_mock, sb, project, path) = with_user_settings();
     let mut env = sb.env();
     env.push(("TERM".into(), "xterm-256color".into()));
     let mut t = Terminal::spawn(exe(), &["guard", "install"], &env, &project, 120, 40);

@@ -5,20 +5,30 @@ mod common;
 
 use std::fs;
 
-use ccrescue_testbench::fixtures::{self, setup};
-use ccrescue_testbench::sandbox::Auth;
+use std::path::PathBuf;
+
+use ccrescue_testbench::fixtures::{self, Session, setup};
+use ccrescue_testbench::mock::MockApi;
+use ccrescue_testbench::sandbox::{Auth, Sandbox};
 use common::ccrescue;
 
-#[test]
-fn a_symlinked_session_is_trimmed_through_its_link() {
+/// A session with `shots` screenshots moved to another folder ("a bigger disk") and linked
+/// back: (mock, sandbox, session, that folder, the file the link points at).
+fn linked_session(shots: usize) -> (MockApi, Sandbox, Session, PathBuf, PathBuf) {
     let (mock, sb) = setup(Auth::ApiKey);
     let project = sb.project("linked");
-    let s = fixtures::screenshots(&mock, &sb, &project, 2).session;
+    let s = fixtures::screenshots(&mock, &sb, &project, shots).session;
     let disk = sb.tmp().join("bigger-disk");
     fs::create_dir_all(&disk).unwrap();
     let target = disk.join(s.file.file_name().unwrap());
     fs::rename(&s.file, &target).unwrap();
     std::os::unix::fs::symlink(&target, &s.file).unwrap();
+    (mock, sb, s, disk, target)
+}
+
+#[test]
+fn a_symlinked_session_is_trimmed_through_its_link() {
+    let (_mock, sb, s, disk, target) = linked_session(2);
     let original = fs::read(&target).unwrap();
 
     let r = ccrescue(&sb, &s.project, &["trim", "--yes"]).expect_code(0);
@@ -48,14 +58,7 @@ fn a_symlinked_session_is_trimmed_through_its_link() {
 fn the_undo_command_printed_after_restoring_a_symlinked_session_works() {
     // Found by a review: the command said `--backup <beside the target>` alone, which names the
     // target as the session, outside the projects folder, and was refused.
-    let (mock, sb) = setup(Auth::ApiKey);
-    let project = sb.project("linked");
-    let s = fixtures::screenshots(&mock, &sb, &project, 1).session;
-    let disk = sb.tmp().join("bigger-disk");
-    fs::create_dir_all(&disk).unwrap();
-    let target = disk.join(s.file.file_name().unwrap());
-    fs::rename(&s.file, &target).unwrap();
-    std::os::unix::fs::symlink(&target, &s.file).unwrap();
+    let (_mock, sb, s, disk, target) = linked_session(1);
     ccrescue(&sb, &s.project, &["trim", "--yes"]).expect_code(0);
     let trimmed = fs::read(&target).unwrap();
 

@@ -197,18 +197,37 @@ fn another_session_picked_from_the_menu_is_the_one_rescued() {
     assert!(!newer.file.with_extension("jsonl.bak").exists());
 }
 
+/// A stuck session whose project folder `name` was then renamed to the same name with `-` for
+/// `_`: both share claude's slug, so the sessions are still the project's, but the folder they
+/// recorded is gone. Returns (the old folder, the new one, the session); the mock then answers
+/// the rescue.
+fn stuck_then_renamed(
+    mock: &MockApi,
+    sb: &Sandbox,
+    name: &str,
+) -> (PathBuf, PathBuf, fixtures::CreditsError) {
+    let old = sb.project(name);
+    let f = fixtures::credits_error(mock, sb, &old);
+    let project: PathBuf = old.with_file_name(name.replace('_', "-"));
+    std::fs::rename(&old, &project).unwrap();
+    sb.trust(&project);
+    fixtures::account_gate(mock, SUMMARY, "Back in Sonnet.");
+    (old, project, f)
+}
+
+/// The command the wizard prints last: resume the session in Sonnet, in `project`.
+fn resume_in_sonnet(project: &Path, id: &str) -> String {
+    format!(
+        "cd {} && claude --resume={id} --model claude-sonnet-4-6\n",
+        project.display()
+    )
+}
+
 #[test]
 fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
     let (mock, sb) = setup(Auth::ApiKey);
-    // `old_name` and `old-name` share claude's slug: after the rename the sessions are still
-    // this project's, but the folder they recorded is gone.
-    let old = sb.project("old_name");
-    let f = fixtures::credits_error(&mock, &sb, &old);
-    let project: PathBuf = old.with_file_name("old-name");
-    std::fs::rename(&old, &project).unwrap();
-    sb.trust(&project);
+    let (old, project, f) = stuck_then_renamed(&mock, &sb, "old_name");
     assert_eq!(sb.session_dir(&project), f.session.file.parent().unwrap());
-    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
 
     // The plan shows the commands as they would run: in the project folder, not the gone one.
     let plan = ccrescue(&sb, &project, &["--dry-run"]).expect_code(0);
@@ -236,14 +255,7 @@ fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
         "{}",
         r.stderr
     );
-    assert_eq!(
-        r.stdout,
-        format!(
-            "cd {} && claude --resume={} --model claude-sonnet-4-6\n",
-            project.display(),
-            f.session.id
-        )
-    );
+    assert_eq!(r.stdout, resume_in_sonnet(&project, &f.session.id));
     assert!(has_boundary(&f.session));
     // The printed command works: the real claude resumes the compacted session there.
     mock.clear_log();
@@ -266,12 +278,7 @@ fn a_gone_session_folder_is_said_and_claude_runs_in_the_project_folder() {
 fn quiet_under_yes_says_only_warnings_and_prints_the_command() {
     // Found by a review: `-q` ("only errors and the final line") changed nothing in the wizard.
     let (mock, sb) = setup(Auth::ApiKey);
-    let old = sb.project("quiet_one");
-    let f = fixtures::credits_error(&mock, &sb, &old);
-    let project: PathBuf = old.with_file_name("quiet-one");
-    std::fs::rename(&old, &project).unwrap();
-    sb.trust(&project);
-    fixtures::account_gate(&mock, SUMMARY, "Back in Sonnet.");
+    let (old, project, f) = stuck_then_renamed(&mock, &sb, "quiet_one");
     let r = ccrescue(&sb, &project, &["--yes", "-q"]).expect_code(0);
     assert_eq!(
         r.stderr,
@@ -281,13 +288,6 @@ fn quiet_under_yes_says_only_warnings_and_prints_the_command() {
             project.display()
         )
     );
-    assert_eq!(
-        r.stdout,
-        format!(
-            "cd {} && claude --resume={} --model claude-sonnet-4-6\n",
-            project.display(),
-            f.session.id
-        )
-    );
+    assert_eq!(r.stdout, resume_in_sonnet(&project, &f.session.id));
     assert!(has_boundary(&f.session), "the rescue ran");
 }
