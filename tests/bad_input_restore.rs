@@ -90,7 +90,6 @@ fn a_folder_nobody_may_write_refuses_restore_and_prune_and_changes_nothing() {
 
     let before = snapshot(s.sb.root());
     let out = as_nobody(&s.sb, &s.project, &["restore", "--yes"]);
-    assert_eq!(out.code(), 1, "{}", describe(&out.output));
     assert_cannot_restore(&out, &s, &bak);
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
@@ -123,7 +122,6 @@ fn a_full_disk_fails_restore_with_the_reason_and_leaves_every_file() {
     let disk = FullDisk::mount(&dir, 256 << 10);
     let before = snapshot(&dir);
     let out = ccrescue(&s.sb, &s.project, &["restore", "--yes"]);
-    assert_eq!(out.code(), 1, "{}", describe(&out.output));
     assert_cannot_restore(&out, &s, &bak);
     assert!(
         out.stderr.contains("No space left on device"),
