@@ -75,6 +75,38 @@ pub fn still_holds(path: &Path, expected: &[u8], again: &'static str) -> Result<
     Ok(())
 }
 
+/// Deletes `path` if it still holds `expected` (the bytes the decision was made on): the file is
+/// first moved aside in its folder, so that no write can land between the comparison and the
+/// unlink; if it changed, it is put back (or, when another file took its name meanwhile, left
+/// beside it under a temp name that says so) and [`ChangedSinceRead`] is returned.
+pub fn remove_if_holds(path: &Path, expected: &[u8], again: &'static str) -> Result<()> {
+    let path = &resolve(path);
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let aside = path.with_file_name(format!(
+        ".{name}.removed{TEMP_MARK}{}{TEMP_SUFFIX}",
+        std::process::id()
+    ));
+    fs::rename(path, &aside).with_context(|| format!("cannot delete {}", path.display()))?;
+    let now = fs::read(&aside).with_context(|| format!("cannot read {}", aside.display()))?;
+    if now == expected {
+        fs::remove_file(&aside).with_context(|| format!("cannot delete {}", aside.display()))?;
+        sync_folder(path);
+        return Ok(());
+    }
+    // Back under its name, never over a file that took it meanwhile (a link fails on an
+    // existing name).
+    if fs::hard_link(&aside, path).is_ok() {
+        let _ = fs::remove_file(&aside);
+    } else if !path.exists() {
+        let _ = fs::rename(&aside, path);
+    }
+    Err(ChangedSinceRead {
+        path: path.to_owned(),
+        again,
+    }
+    .into())
+}
+
 /// What `replace` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replaced {

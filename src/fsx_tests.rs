@@ -248,6 +248,18 @@ fn end_torn_line_appends_only_when_needed() {
 }
 
 #[test]
+fn a_file_is_removed_only_while_it_holds_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = session(dir.path(), b"{}\n");
+    let err = remove_if_holds(&path, b"{\"other\":1}\n", "it").unwrap_err();
+    assert!(err.is::<ChangedSinceRead>(), "{err:#}");
+    assert_eq!(fs::read(&path).unwrap(), b"{}\n", "put back");
+    assert_eq!(names(dir.path()), ["s.jsonl"], "nothing left aside");
+    remove_if_holds(&path, b"{}\n", "it").unwrap();
+    assert!(names(dir.path()).is_empty());
+}
+
+#[test]
 fn where_hard_links_fail_the_backup_is_a_copy_and_the_change_is_made() {
     // Found by a review: the copy's temp file had the name of replace's own, written and
     // validated, and creating it removed that one; every trim failed on such file systems.

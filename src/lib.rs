@@ -56,7 +56,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             eprintln!(
                 "ccrescue guard: its hook's command line is not one this ccrescue takes ({}); let \
                  through — `ccrescue guard install` writes it again",
-                first.trim_start_matches("error: ")
+                format::safe(first.trim_start_matches("error: "))
             );
             return ExitCode::from(1);
         }

@@ -235,3 +235,22 @@ fn a_file_guard_created_goes_again_with_uninstall_and_leaves_no_backup() {
     let left: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     assert_eq!(left, serde_json::json!({"model": "sonnet"}));
 }
+
+#[test]
+fn quiet_keeps_a_dry_run_s_change_and_only_the_last_line_of_a_write() {
+    let (_mock, sb, project, path) = with_user_settings();
+    let dry = ccrescue(&sb, &project, &["guard", "install", "--dry-run", "-q"]).expect_code(0);
+    assert!(
+        dry.stdout.contains("autoCompactWindow: 160000"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), USER_SETTINGS);
+    let done = ccrescue(&sb, &project, &["guard", "install", "--yes", "-q"]).expect_code(0);
+    assert_eq!(done.stdout.lines().count(), 1, "{}", done.stdout);
+    assert!(
+        done.stdout.starts_with("Installed the guard in"),
+        "{}",
+        done.stdout
+    );
+}

@@ -215,6 +215,13 @@ fn a_hook_command_line_ccrescue_does_not_take_lets_claude_through() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("let through"), "{err}");
+    // The command line is the settings file's text: shown escaped.
+    let mut cmd = sb.command(common::exe(), &project);
+    cmd.args(["hook", "UserPromptSubmit", "--zz\rFAKE\u{202e}abc"]);
+    let out = with_stdin(cmd, b"{}");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\r') && !err.contains('\u{202e}'), "{err:?}");
 }
 
 #[test]

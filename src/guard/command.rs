@@ -101,8 +101,9 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
     let now = plan::find(&new)?;
     let unchanged = before.as_deref() == Some(&new[..]);
     let mut out = io::stdout().lock();
-    // `-q`: the change is shown only when a question about it follows.
-    let show = !args.quiet || (!args.yes && !args.dry_run);
+    // `-q`: the change is left out only when nothing asks about it and it is made (a dry run's
+    // change is its whole output).
+    let show = !args.quiet || !args.yes || args.dry_run;
     if !args.json && !unchanged && show {
         show_change(&mut out, &path, &old, &now, &exe, a)?;
         if a.statusline && old.other_statusline {
@@ -198,7 +199,7 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     let old = plan::find(&before).map_err(|e| not_json(&path, e))?;
     let new = plan::uninstall(&before).map_err(|e| not_json(&path, e))?;
     let unchanged = new == before;
-    let show = !args.quiet || (!args.yes && !args.dry_run);
+    let show = !args.quiet || !args.yes || args.dry_run;
     if !args.json && !unchanged && show {
         writeln!(out, "{}: the guard's entries to remove", path.display())?;
         for line in describe(&old) {
@@ -225,8 +226,7 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     // empty object (in a project's repository, say).
     let delete = old.made_file && is_empty_object(&new);
     let backup = if write && delete {
-        fsx::still_holds(&path, &before, "ccrescue guard uninstall")?;
-        fs::remove_file(&path).with_context(|| format!("cannot delete {}", path.display()))?;
+        fsx::remove_if_holds(&path, &before, "ccrescue guard uninstall")?;
         None
     } else if write {
         save(&path, Some(&before), &new, "ccrescue guard uninstall", true)?

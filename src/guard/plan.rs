@@ -84,40 +84,35 @@ pub fn command_line(exe: &Path, args: &str) -> String {
     }
 }
 
-/// The arguments after the program when `command` runs ccrescue, else `None`.
-pub fn ccrescue_args(command: &str) -> Option<&str> {
+/// The program and the rest of a shell `command` (a quoted program unquoted).
+fn split_program(command: &str) -> Option<(&str, &str)> {
     let c = command.trim_start();
-    let (program, rest) = if let Some(q) = c.strip_prefix('\'') {
+    if let Some(q) = c.strip_prefix('\'') {
         let end = q.find("' ")?;
-        (&q[..end], &q[end + 2..])
+        Some((&q[..end], &q[end + 2..]))
     } else if let Some(q) = c.strip_prefix('"') {
         let end = q.find("\" ")?;
-        (&q[..end], &q[end + 2..])
+        Some((&q[..end], &q[end + 2..]))
     } else {
-        c.split_once(' ')?
-    };
+        c.split_once(' ')
+    }
+}
+
+/// The arguments after the program when `command` runs ccrescue, else `None`.
+pub fn ccrescue_args(command: &str) -> Option<&str> {
+    let (program, rest) = split_program(command)?;
     let name = program.rsplit(['/', '\\']).next()?;
     let name = name.strip_suffix(".exe").unwrap_or(name);
     let known = rest.starts_with("hook ") || matches!(rest.trim(), "statusline" | GUARD_STATUSLINE);
     (name == "ccrescue" && known).then_some(rest)
 }
 
-/// True when the status line `command` is the one guard install set: it says `--guard`, or (as
-/// installs before that marker wrote it) it is a bare `statusline` run by a path (guard wrote
-/// its own absolute path). A `ccrescue statusline` the user set up by name is theirs, and stays.
+/// True when the status line `command` is the one guard install set: it says `--guard`. Any
+/// other `ccrescue statusline` is the user's, and stays, whatever path runs it (an unmarked one
+/// run by guard's own path may be the user's too: the same Homebrew path, say). Only builds
+/// before the marker wrote one unmarked, and none of those was published.
 fn is_guard_statusline(command: &str) -> bool {
-    match ccrescue_args(command).map(str::trim) {
-        Some(GUARD_STATUSLINE) => true,
-        Some("statusline") => {
-            let c = command.trim_start();
-            let program = match c.strip_prefix('\'') {
-                Some(q) => q.split("' ").next().unwrap_or_default(),
-                None => c.split(' ').next().unwrap_or_default(),
-            };
-            program.contains(['/', '\\'])
-        }
-        _ => false,
-    }
+    ccrescue_args(command).map(str::trim) == Some(GUARD_STATUSLINE)
 }
 
 fn hook_args(event: &str, t: Thresholds, window: Option<u64>, made: &[&str]) -> String {
@@ -270,7 +265,13 @@ pub fn uninstall(bytes: &[u8]) -> Result<Vec<u8>> {
     }
     let top = edit::top(&b)?;
     let kids = edit::children(&b, &top)?;
-    if last_index(&kids, "statusLine").is_some_and(|i| is_ours(&b, &kids[i].value)) {
+    let guards_line = |span: &json_span::Span| {
+        serde_json::from_slice::<Value>(&b[span.clone()])
+            .ok()
+            .and_then(|v| v.get("command")?.as_str().map(str::to_owned))
+            .is_some_and(|c| is_guard_statusline(&c))
+    };
+    if last_index(&kids, "statusLine").is_some_and(|i| guards_line(&kids[i].value)) {
         b = remove_member(&b, &[], "statusLine")?;
     }
     Ok(b)
@@ -332,15 +333,11 @@ fn made_of(entry: &[u8]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// True when the object at `v` is a guard hook entry (every command in it runs `ccrescue hook`)
-/// or guard's status line.
+/// True when the object at `v` is a guard hook entry (every command in it runs `ccrescue hook`).
 fn is_ours(b: &[u8], v: &json_span::Span) -> bool {
     let Ok(value) = serde_json::from_slice::<Value>(&b[v.clone()]) else {
         return false;
     };
-    if let Some(c) = value.get("command").and_then(Value::as_str) {
-        return is_guard_statusline(c);
-    }
     match value.get("hooks").and_then(Value::as_array) {
         Some(list) if !list.is_empty() => list.iter().all(|h| {
             h.get("command")

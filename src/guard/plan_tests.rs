@@ -94,17 +94,15 @@ fn a_users_own_ccrescue_status_line_is_theirs() {
         assert_eq!(v["statusLine"]["command"], own);
         assert_eq!(String::from_utf8_lossy(&uninstall(&once).unwrap()), shape);
     }
-    // Guard's own, marked, and as installs before the marker wrote it (an absolute path).
-    for guards in [
-        "/opt/ccrescue statusline --guard",
-        "/opt/ccrescue statusline",
-    ] {
-        let shape = format!(
-            "{{\n  \"statusLine\": {{\"type\": \"command\", \"command\": \"{guards}\"}}\n}}\n"
-        );
-        assert!(find(shape.as_bytes()).unwrap().statusline, "{guards}");
-        assert_eq!(uninstall(shape.as_bytes()).unwrap(), b"{\n}\n", "{guards}");
-    }
+    // Guard's own is marked; an unmarked one run by guard's own path is the user's too (a review
+    // found it deleted with the file guard had created).
+    let marked = "{\n  \"statusLine\": {\"type\": \"command\", \"command\": \"/opt/ccrescue statusline --guard\"}\n}\n";
+    assert!(find(marked.as_bytes()).unwrap().statusline);
+    assert_eq!(uninstall(marked.as_bytes()).unwrap(), b"{\n}\n");
+    let own = "{\n  \"statusLine\": {\"type\": \"command\", \"command\": \"/opt/ccrescue statusline\"}\n}\n";
+    let once = install(own.as_bytes(), &plan(exe, WindowKey::Setting, false)).unwrap();
+    assert!(find(&once).unwrap().other_statusline);
+    assert_eq!(String::from_utf8_lossy(&uninstall(&once).unwrap()), own);
     let p = plan(exe, WindowKey::Setting, true);
     let v: Value = serde_json::from_slice(&install(b"{}\n", &p).unwrap()).unwrap();
     assert_eq!(
