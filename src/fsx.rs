@@ -87,24 +87,56 @@ pub fn remove_if_holds(path: &Path, expected: &[u8], again: &'static str) -> Res
         std::process::id()
     ));
     fs::rename(path, &aside).with_context(|| format!("cannot delete {}", path.display()))?;
-    let now = fs::read(&aside).with_context(|| format!("cannot read {}", aside.display()))?;
+    let now = match fs::read(&aside) {
+        Ok(now) => now,
+        Err(e) => {
+            let kept = put_back(&aside, path);
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot read {}", aside.display()))
+                .context(kept_note(path, kept)));
+        }
+    };
     if now == expected {
         fs::remove_file(&aside).with_context(|| format!("cannot delete {}", aside.display()))?;
         sync_folder(path);
         return Ok(());
     }
-    // Back under its name, never over a file that took it meanwhile (a link fails on an
-    // existing name).
-    if fs::hard_link(&aside, path).is_ok() {
-        let _ = fs::remove_file(&aside);
-    } else if !path.exists() {
-        let _ = fs::rename(&aside, path);
-    }
-    Err(ChangedSinceRead {
+    let changed = anyhow::Error::new(ChangedSinceRead {
         path: path.to_owned(),
         again,
+    });
+    match put_back(&aside, path) {
+        None => Err(changed),
+        kept => Err(changed.context(kept_note(path, kept))),
     }
-    .into())
+}
+
+/// Moves a file set aside by [`remove_if_holds`] back to `path`, never over a file that took
+/// the name meanwhile (then it becomes the next backup of `path`). `None` when it is back.
+fn put_back(aside: &Path, path: &Path) -> Option<PathBuf> {
+    // A link fails on an existing name; where links fail, a rename is checked first.
+    if fs::hard_link(aside, path).is_ok() {
+        let _ = fs::remove_file(aside);
+        return None;
+    }
+    if !path.exists() && fs::rename(aside, path).is_ok() {
+        return None;
+    }
+    match next_backup_path(path) {
+        Ok(backup) if !backup.exists() && fs::rename(aside, &backup).is_ok() => Some(backup),
+        _ => Some(aside.to_owned()),
+    }
+}
+
+fn kept_note(path: &Path, kept: Option<PathBuf>) -> String {
+    match kept {
+        None => format!("{} was left as it is", path.display()),
+        Some(other) => format!(
+            "another file took the name {} meanwhile; the one ccrescue read is kept as {}",
+            path.display(),
+            other.display()
+        ),
+    }
 }
 
 /// What `replace` did.
