@@ -48,6 +48,8 @@ parse_log() {
       p = line; sub(/.*\(/, "", p); sub(/\).*/, "", p); sub(/.*\//, "", p); sub(/-[0-9a-f]+$/, "", p)
       return p
     }
+    # A terminal escape a test left on its output (the cursor shown again) can come first.
+    { gsub(/\033\[[0-9;?]*[A-Za-z]/, "") }
     /^ *Running / { target = target_of($0); next }
     /^test .* \.\.\. (ok|FAILED|ignored)/ {
       name = $0; sub(/^test /, "", name); sub(/ \.\.\. .*/, "", name)
