@@ -77,8 +77,8 @@ pub fn still_holds(path: &Path, expected: &[u8], again: &'static str) -> Result<
 
 /// Deletes `path` if it still holds `expected` (the bytes the decision was made on): the file is
 /// first moved aside in its folder, so that no write can land between the comparison and the
-/// unlink; if it changed, it is put back (or, when another file took its name meanwhile, left
-/// beside it under a temp name that says so) and [`ChangedSinceRead`] is returned.
+/// unlink; if it changed, it is put back (or, when another file took its name meanwhile, kept as
+/// the next backup of `path`; the message names where) and [`ChangedSinceRead`] is returned.
 pub fn remove_if_holds(path: &Path, expected: &[u8], again: &'static str) -> Result<()> {
     let path = &resolve(path);
     let name = path.file_name().unwrap_or_default().to_string_lossy();

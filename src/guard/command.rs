@@ -101,10 +101,7 @@ fn install(ctx: &Ctx, a: &InstallArgs) -> Result<u8> {
     let now = plan::find(&new)?;
     let unchanged = before.as_deref() == Some(&new[..]);
     let mut out = io::stdout().lock();
-    // `-q`: the change is left out only when nothing asks about it and it is made (a dry run's
-    // change is its whole output).
-    let show = !args.quiet || !args.yes || args.dry_run;
-    if !args.json && !unchanged && show {
+    if !args.json && !unchanged && shows_change(args) {
         show_change(&mut out, &path, &old, &now, &exe, a)?;
         if a.statusline && old.other_statusline {
             writeln!(
@@ -199,8 +196,7 @@ fn uninstall(ctx: &Ctx, scope: GuardScope) -> Result<u8> {
     let old = plan::find(&before).map_err(|e| not_json(&path, e))?;
     let new = plan::uninstall(&before).map_err(|e| not_json(&path, e))?;
     let unchanged = new == before;
-    let show = !args.quiet || !args.yes || args.dry_run;
-    if !args.json && !unchanged && show {
+    if !args.json && !unchanged && shows_change(args) {
         writeln!(out, "{}: the guard's entries to remove", path.display())?;
         for line in describe(&old) {
             writeln!(out, "  - {line}")?;
@@ -287,6 +283,12 @@ fn save(
         },
     )?;
     Ok(done.backup)
+}
+
+/// Whether the change is shown: under `-q` only when a question about it follows or it is a dry
+/// run's whole output.
+fn shows_change(args: &crate::cli::GlobalArgs) -> bool {
+    !args.quiet || !args.yes || args.dry_run
 }
 
 /// True for `{}` (in any spacing): what is left of a file that only held guard's entries.

@@ -58,7 +58,6 @@ pub fn restore_cmd(ctx: &mut Ctx, args: &RestoreArgs) -> Result<u8> {
     put_back::put_back(ctx, args, &session, &backups)
 }
 
-/// `<dir>/<id>.jsonl` for `<dir>/<id>.jsonl.bak` or `<dir>/<id>.jsonl.bak.N`.
 /// The command that puts `backup` back over `session`, for a message. `--backup` alone finds
 /// its session by the backup's name, which for a symlinked session is the link's target, outside
 /// the projects folder: the session is then named too.
@@ -72,6 +71,7 @@ pub fn undo_command(session: &Path, backup: &Path) -> String {
     format::safe(&command).into_owned()
 }
 
+/// `<dir>/<id>.jsonl` for `<dir>/<id>.jsonl.bak` or `<dir>/<id>.jsonl.bak.N`.
 fn session_of_backup(backup: &Path) -> Result<PathBuf> {
     let name = backup
         .file_name()

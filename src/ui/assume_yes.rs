@@ -11,15 +11,6 @@ pub struct AssumeYes {
     pub quiet: bool,
 }
 
-/// The spinner of `-q`: shows nothing.
-struct Hidden;
-
-impl Spinner for Hidden {
-    fn set_message(&self, _: &str) {}
-    fn println(&self, _: &str) {}
-    fn finish(&self) {}
-}
-
 impl Prompter for AssumeYes {
     fn select(
         &mut self,
@@ -64,7 +55,7 @@ impl Prompter for AssumeYes {
 
     fn spinner(&mut self, message: &str) -> Box<dyn Spinner> {
         if self.quiet {
-            return Box::new(Hidden);
+            return Box::new(super::Silent);
         }
         Box::new(super::StderrSpinner::start(message))
     }

@@ -64,6 +64,15 @@ pub trait Spinner {
     fn finish(&self);
 }
 
+/// A spinner that shows nothing (`--yes -q`; the tests' scripted prompter).
+pub(crate) struct Silent;
+
+impl Spinner for Silent {
+    fn set_message(&self, _: &str) {}
+    fn println(&self, _: &str) {}
+    fn finish(&self) {}
+}
+
 /// A spinner on stderr (indicatif hides it when stderr is not a terminal).
 pub struct StderrSpinner(indicatif::ProgressBar);
 

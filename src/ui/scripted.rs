@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use anyhow::{Result, bail};
 
-use super::{Prompter, Spinner};
+use super::{Prompter, Silent, Spinner};
 
 /// A scripted answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,12 +92,4 @@ impl Prompter for Scripted {
     fn at_terminal(&self) -> bool {
         self.terminal
     }
-}
-
-struct Silent;
-
-impl Spinner for Silent {
-    fn set_message(&self, _: &str) {}
-    fn println(&self, _: &str) {}
-    fn finish(&self) {}
 }
