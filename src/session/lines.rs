@@ -135,6 +135,62 @@ pub fn for_each_line<R: Read>(mut reader: R, mut each: impl FnMut(Line<'_>)) -> 
     Ok(offset + filled as u64)
 }
 
+/// How much of a file in memory [`for_each_line_in`] checks for UTF-8 and line ends at a time:
+/// small enough that the walk of its lines finds it still in L2 (256 KiB measured 3% faster than
+/// 1 MiB on a mapped 1 GiB session; 64–512 KiB all within 1%).
+const WINDOW: usize = 256 << 10;
+
+/// Calls `each` for every line of `data`, which is in memory already (a mapped file): lines are
+/// handed out in place, never copied. UTF-8 is checked a window at a time, just before the lines
+/// of that window, as [`for_each_line`] checks each read. After each window, `done(n)` says
+/// that no line handed out later holds any of the first `n` bytes (a mapping lets them go).
+/// Returns `data.len()`.
+pub fn for_each_line_in(data: &[u8], done: impl FnMut(usize), each: impl FnMut(Line<'_>)) -> u64 {
+    lines_in(data, WINDOW, done, each)
+}
+
+/// [`for_each_line_in`] with windows of `window` bytes (tests use small ones).
+fn lines_in(
+    data: &[u8],
+    window: usize,
+    mut done: impl FnMut(usize),
+    mut each: impl FnMut(Line<'_>),
+) -> u64 {
+    let mut start = 0; // first byte of the line not handed out yet
+    let mut number = 0u64;
+    let mut utf8 = Utf8 { clean_to: 0 };
+    let mut pos = 0;
+    while pos < data.len() {
+        let upto = data.len().min(pos + window);
+        utf8.check(&data[..upto]);
+        for nl in memchr_iter(b'\n', &data[pos..upto]) {
+            let end = pos + nl;
+            number += 1;
+            each(Line {
+                number,
+                offset: start as u64,
+                bytes: &data[start..end],
+                terminated: true,
+                utf8: utf8.line(&data[..upto], start, end),
+            });
+            start = end + 1;
+        }
+        done(start);
+        pos = upto;
+    }
+    if data.len() > start {
+        number += 1;
+        each(Line {
+            number,
+            offset: start as u64,
+            bytes: &data[start..],
+            terminated: false,
+            utf8: utf8.line(data, start, data.len()),
+        });
+    }
+    data.len() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +229,61 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    /// Per line: (bytes, terminated, utf8), walked in memory in windows of `window` bytes;
+    /// checks on the way that `done` never gives away a byte of a line still to come.
+    fn utf8_flags_in(data: &[u8], window: usize) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut out = vec![];
+        let given_away = std::cell::Cell::new(0);
+        let total = lines_in(
+            data,
+            window,
+            |n| {
+                assert!(n >= given_away.get(), "done went back to {n}");
+                given_away.set(n);
+            },
+            |l| {
+                let at = l.offset as usize;
+                assert!(at >= given_away.get(), "line at {at} was let go");
+                assert_eq!(&data[l.offset as usize..][..l.bytes.len()], l.bytes);
+                out.push((l.bytes.to_vec(), l.terminated, l.utf8))
+            },
+        );
+        assert_eq!(total, data.len() as u64);
+        out
+    }
+
+    #[test]
+    fn lines_in_memory_have_the_flags_of_lines_read_however_the_windows_cut() {
+        let data = "é€😀 ok\nplain\n\u{1F600}\u{20AC}\n"
+            .bytes()
+            .chain(*b"bad \xff here\n\xe2\x82\nafter bad \xc3\xa9\n\n")
+            .chain("ünïcode\n".bytes())
+            .chain(*b"torn \xf0\x9f\x98")
+            .collect::<Vec<u8>>();
+        let want = expected(&data);
+        for window in [1, 2, 3, 5, 7, 64, 4096, WINDOW] {
+            assert_eq!(utf8_flags_in(&data, window), want, "windows of {window}");
+        }
+        assert_eq!(utf8_flags_in(b"x\n\xc3", 1), utf8_flags(b"x\n\xc3", &[1]));
+        assert_eq!(
+            utf8_flags_in("x\né".as_bytes(), 3),
+            utf8_flags("x\né".as_bytes(), &[3])
+        );
+        assert!(utf8_flags_in(b"", 1).is_empty());
+        // Long lines across many windows, some with a bad byte, as a mapped part holds them.
+        let mut long = vec![];
+        for i in 0..12 {
+            let mut line = "é".repeat(WINDOW / 3 * (i % 4) + i).into_bytes();
+            if i % 3 == 0 && !line.is_empty() {
+                let at = i * 7919 % line.len();
+                line[at] = 0xff;
+            }
+            long.extend_from_slice(&line);
+            long.push(b'\n');
+        }
+        assert_eq!(utf8_flags_in(&long, WINDOW), utf8_flags(&long, &[READ]));
     }
 
     #[test]

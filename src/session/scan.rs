@@ -9,12 +9,16 @@ use serde::Serialize;
 
 use super::api_error::ErrorKind;
 use super::json_span as js;
-use super::lines::{Line, for_each_line};
+use super::lines::{Line, for_each_line_in};
 use super::media::MediaBlock;
 use super::record::{Class, Record};
 
 mod contributions;
+#[cfg(unix)]
+mod cut_short;
 mod join;
+#[cfg(unix)]
+mod mapped;
 mod parts;
 pub(crate) use contributions::any_text;
 use contributions::{
@@ -176,10 +180,13 @@ pub fn scan(path: &Path) -> Result<SessionScan> {
 /// Scans bytes already in memory (tests, and callers that hold a line).
 pub fn scan_bytes(data: &[u8]) -> SessionScan {
     let mut state = Scanner::default();
-    let bytes = for_each_line(data, |line| {
-        state.line(line);
-    })
-    .expect("reading memory cannot fail");
+    let bytes = for_each_line_in(
+        data,
+        |_| {},
+        |line| {
+            state.line(line);
+        },
+    );
     state.finish(bytes)
 }
 
@@ -348,7 +355,7 @@ pub(crate) fn scan_bytes_in_parts(data: &[u8], cuts: &[usize]) -> SessionScan {
     let mut joined: Option<Scanner> = None;
     for part in bounds.windows(2) {
         let mut state = Scanner::default();
-        bytes += for_each_line(&data[part[0]..part[1]], |line| {
+        bytes += super::lines::for_each_line(&data[part[0]..part[1]], |line| {
             state.line(line);
         })
         .expect("reading memory cannot fail");

@@ -1,15 +1,19 @@
 //! Scanning a large session in parts side by side. The file is cut at line ends into one part
-//! per core (at most [`MAX_PARTS`], each at least [`MIN_PART`]); each part is read through its
-//! own small buffer and scanned on its own thread, and the scans are joined in file order
-//! ([`Scanner::then`]). Why: one core parses at 3–5 GB/s while the kernel copies cached pages
-//! at 10–14 GB/s, so a scan on one core took 2–3× `cat` of the same file (issue 12); the parts
-//! read and parse at once. Every part reads through the same descriptor at its own offsets.
+//! per core (at most [`MAX_PARTS`], each at least [`MIN_PART`]); each part is scanned on its own
+//! thread, through a mapping on unix ([`mapped`]) or its own small read buffer, and the scans
+//! are joined in file order ([`Scanner::then`]). Why: one core parses at 3–5 GB/s while the
+//! kernel copies cached pages at 10–14 GB/s, so a scan on one core took 2–3× `cat` of the same
+//! file (issue 12); the parts read and parse at once. Every part works on the same descriptor,
+//! at its own offsets; the last one also reads what is appended while the scan runs.
 use std::fs::File;
 use std::io::{self, Read};
 use std::panic;
+use std::path::Path;
 use std::thread;
 
 use super::Scanner;
+#[cfg(unix)]
+use super::mapped;
 use crate::session::lines::for_each_line;
 
 /// A part smaller than this is not worth a thread.
@@ -60,11 +64,17 @@ fn scan_in_parts_with(
         })?;
         return Ok((state, bytes));
     }
+    let path = first.so_far().path.clone();
+    let session = Session {
+        file,
+        path: &path,
+        len,
+    };
     let cuts = cuts(file, len, parts)?;
     let Some(&first_end) = cuts.first() else {
         // No line end to cut at. Read at offsets still: on Windows, looking for one moved the
         // file's position (`seek_read`).
-        return scan_part(file, first, 0, None);
+        return scan_part(session, first, 0, None);
     };
     // Part i runs from cuts[i-1] (0 for the first) to cuts[i] (the end of the file, for the last).
     let later: Vec<(u64, Option<u64>)> = cuts
@@ -80,18 +90,19 @@ fn scan_in_parts_with(
                 if let Some(size) = stack {
                     builder = builder.stack_size(size);
                 }
-                let thread = builder
-                    .spawn_scoped(s, move || scan_part(file, Scanner::default(), start, end));
+                let thread = builder.spawn_scoped(s, move || {
+                    scan_part(session, Scanner::default(), start, end)
+                });
                 // A thread that cannot start (a limit on processes, no memory): its part is
                 // scanned on this one, in turn.
                 (start, end, thread.ok())
             })
             .collect();
-        let (mut state, mut bytes) = scan_part(file, first, 0, Some(first_end))?;
+        let (mut state, mut bytes) = scan_part(session, first, 0, Some(first_end))?;
         for (start, end, thread) in threads {
             let (part, read) = match thread {
                 Some(t) => t.join().unwrap_or_else(|p| panic::resume_unwind(p))?,
-                None => scan_part(file, Scanner::default(), start, end)?,
+                None => scan_part(session, Scanner::default(), start, end)?,
             };
             state = state.then(part);
             bytes += read;
@@ -100,8 +111,44 @@ fn scan_in_parts_with(
     })
 }
 
-/// Scans the lines from `start` to `end` (or to the end of the file) into `state`.
+/// The file being scanned, as each part needs it.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(unix), allow(dead_code))] // path and len serve the mapping
+struct Session<'a> {
+    file: &'a File,
+    path: &'a Path,
+    /// Its length when the scan began.
+    len: u64,
+}
+
+/// Scans the lines from `start` to `end` (or to the end of the file) into `state`: on unix
+/// through a mapping ([`mapped`]) where the file allows one, else by reads.
+#[cfg_attr(not(unix), allow(unused_mut))]
 fn scan_part(
+    session: Session<'_>,
+    mut state: Scanner,
+    start: u64,
+    end: Option<u64>,
+) -> io::Result<(Scanner, u64)> {
+    #[cfg(unix)]
+    {
+        let to = end.unwrap_or(session.len);
+        let last = end.is_none();
+        if let Some(mapped) = mapped::scan(session.file, session.path, &mut state, start, to, last)
+        {
+            if !last {
+                return Ok((state, mapped));
+            }
+            // The last part: the lines past the mapping are read, those appended meanwhile too.
+            let (rest, read) = read_part(session.file, Scanner::default(), start + mapped, None)?;
+            return Ok((state.then(rest), mapped + read));
+        }
+    }
+    read_part(session.file, state, start, end)
+}
+
+/// [`scan_part`] by reads.
+fn read_part(
     file: &File,
     mut state: Scanner,
     start: u64,

@@ -1,0 +1,150 @@
+//! A mapped session cut short (truncated) by another program while ccrescue reads it: the next
+//! read of a page past the new end raises SIGBUS, which would end ccrescue with a bare "Bus
+//! error". While a mapping is watched, a SIGBUS on its pages instead prints which file it was
+//! and what to do, and ends ccrescue with exit code 1 (the guard's hook then lets claude's prompt
+//! through). A scan only reads, so nothing is left half-written. A SIGBUS anywhere else goes to
+//! the handler that was there before (Rust's own, which reports stack overflows).
+use std::path::Path;
+use std::ptr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+
+use crate::error::EXIT_FAILED;
+use crate::format;
+
+/// Mappings watched at once: one per part of a scan (at most 4), for two scans side by side.
+/// A mapping that finds no free slot is not made: its part is read instead.
+const SLOTS: usize = 8;
+
+/// One watched mapping: its address range and the message for it.
+struct Slot {
+    taken: AtomicBool,
+    /// First byte of the range; 0 while the slot is not armed.
+    start: AtomicUsize,
+    end: AtomicUsize,
+    message: AtomicPtr<u8>,
+    message_len: AtomicUsize,
+}
+
+#[allow(clippy::declare_interior_mutable_const)] // a template for the array below, never used alone
+const FREE: Slot = Slot {
+    taken: AtomicBool::new(false),
+    start: AtomicUsize::new(0),
+    end: AtomicUsize::new(0),
+    message: AtomicPtr::new(ptr::null_mut()),
+    message_len: AtomicUsize::new(0),
+};
+static WATCHED: [Slot; SLOTS] = [FREE; SLOTS];
+
+/// Whether our handler is in place (tried once, on the first watch).
+static INSTALLED: OnceLock<bool> = OnceLock::new();
+/// The SIGBUS action in place before ours, for the handler to hand other faults back to.
+static BEFORE: OnceLock<libc::sigaction> = OnceLock::new();
+
+/// While this lives, a SIGBUS on the watched bytes ends ccrescue with a message about `path`.
+pub(super) struct Watch {
+    slot: usize,
+    _message: Box<[u8]>,
+}
+
+/// Watches `bytes` (a mapping of the session at `path`); `None` when no slot is free or the
+/// handler cannot be installed: the caller then reads the file instead of mapping it.
+pub(super) fn watch(bytes: &[u8], path: &Path) -> Option<Watch> {
+    if !*INSTALLED.get_or_init(install) {
+        return None;
+    }
+    let slot = WATCHED.iter().position(|s| {
+        s.taken
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    })?;
+    let message = message(path).into_bytes().into_boxed_slice();
+    let s = &WATCHED[slot];
+    s.message
+        .store(message.as_ptr().cast_mut(), Ordering::Release);
+    s.message_len.store(message.len(), Ordering::Release);
+    let start = bytes.as_ptr() as usize;
+    s.end.store(start + bytes.len(), Ordering::Release);
+    s.start.store(start, Ordering::Release); // armed last: the handler reads it first
+    Some(Watch {
+        slot,
+        _message: message,
+    })
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let s = &WATCHED[self.slot];
+        s.start.store(0, Ordering::Release);
+        s.taken.store(false, Ordering::Release);
+    }
+}
+
+/// What the user reads, as ccrescue's other errors read: the file, what happened to it, that
+/// nothing changed, and what to do. On a terminal it first clears a spinner's line and shows
+/// the cursor again.
+fn message(path: &Path) -> String {
+    let tidy = if console::Term::stderr().is_term() {
+        "\r\x1b[2K\x1b[?25h"
+    } else {
+        ""
+    };
+    format!(
+        "{tidy}error: cannot read session {}: it became shorter while ccrescue was reading it \
+         (another program cut it short, or the disk failed to read it); nothing was changed\n\
+         hint: run the command again\n",
+        format::safe(&path.display().to_string())
+    )
+}
+
+/// Installs the handler, keeping the action it replaces; false when it cannot.
+fn install() -> bool {
+    // SAFETY: sigaction reads and writes only plain-data structs we own; the handler it installs
+    // makes only async-signal-safe calls (see `on_sigbus`).
+    unsafe {
+        let mut before: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGBUS, ptr::null(), &mut before) != 0 {
+            return false;
+        }
+        // Kept before ours is in place, so that the handler never finds it unset.
+        let _ = BEFORE.set(before);
+        let mut ours: libc::sigaction = std::mem::zeroed();
+        ours.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
+        ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut ours.sa_mask);
+        libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut()) == 0
+    }
+}
+
+/// Runs on the faulting thread. Only async-signal-safe calls: atomic loads, write, _exit and
+/// sigaction.
+extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
+    let address = unsafe { (*info).si_addr() } as usize;
+    for s in &WATCHED {
+        let start = s.start.load(Ordering::Acquire);
+        if start != 0 && start <= address && address < s.end.load(Ordering::Acquire) {
+            let message = s.message.load(Ordering::Acquire);
+            let len = s.message_len.load(Ordering::Acquire);
+            // SAFETY: the message lives as long as the slot is armed; write and _exit are
+            // async-signal-safe.
+            unsafe {
+                libc::write(libc::STDERR_FILENO, message.cast(), len);
+                libc::_exit(EXIT_FAILED.into());
+            }
+        }
+    }
+    // Not a watched page: put the earlier action back and return; the faulting instruction runs
+    // again and faults into it (or, with none, into the default action, which ends the process).
+    let restore = BEFORE
+        .get()
+        .map_or(ptr::null(), |a| a as *const libc::sigaction);
+    // SAFETY: sigaction is async-signal-safe; `restore` points to a struct that is never freed.
+    unsafe {
+        if restore.is_null() {
+            libc::signal(sig, libc::SIG_DFL);
+        } else {
+            libc::sigaction(sig, restore, ptr::null_mut());
+        }
+    }
+}
