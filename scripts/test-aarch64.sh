@@ -4,7 +4,8 @@
 # the scans in parts, checked against byte loops and the corpus on an ARM build. Correctness only:
 # qemu's timings say nothing about a real ARM CPU. Not part of .ci/run (GitHub's macos-latest job
 # runs the whole suite on ARM natively). By default the `session::` tests only: `live`'s test
-# starts the test binary itself as a child, which qemu-user cannot run without binfmt.
+# starts the test binary itself as a child, which qemu-user cannot run without binfmt (the
+# session tests that do so take CCRESCUE_TEST_RUNNER, set below).
 # Ends with cargo's "test result" line.
 #
 #   scripts/test-aarch64.sh               # installs qemu-user-static with apt-get when missing (root)
@@ -30,4 +31,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx $
 fi
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-aarch64-static
+# Tests that start the test binary again as a child (the mapped scan's SIGBUS tests) start it
+# through qemu too.
+export CCRESCUE_TEST_RUNNER=qemu-aarch64-static
 cargo test --lib --target $target "${1:-session::}"

@@ -108,9 +108,19 @@ pub(super) mod tests {
 
     /// Runs test `name` alone in a child process with [`IN_CHILD`] set; returns how it ended.
     /// A child still running after a minute (a handler that returned into the same fault over
-    /// and over) is killed and the test fails.
+    /// and over) is killed and the test fails. Under an emulator the child runs through it too
+    /// (`scripts/test-aarch64.sh` sets `CCRESCUE_TEST_RUNNER` to qemu's).
     fn in_child(name: &str) -> std::process::Output {
-        let child = Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        let mut command = match std::env::var_os("CCRESCUE_TEST_RUNNER") {
+            Some(runner) => {
+                let mut c = Command::new(runner);
+                c.arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let child = command
             .args(["--exact", name, "--nocapture", "--test-threads=1"])
             .env(IN_CHILD, "1")
             .stdout(Stdio::piped())
