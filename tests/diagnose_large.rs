@@ -1,7 +1,7 @@
 //! `diagnose` of a large session, the size that is scanned in parts through mappings (issue 12):
-//! what it finds is what the generator wrote, and its peak memory stays within the issue's
-//! budget of 64 MiB plus the longest line, however large the file (the mapped pages it has
-//! walked are let go as it goes; without that, the whole file counted).
+//! what it finds is what the generator wrote, and (on Linux) its peak memory stays within the
+//! issue's budget of 64 MiB plus the longest line, however large the file (the mapped pages it
+//! has walked are let go as it goes; without that, the whole file counted).
 mod common;
 
 use std::fs::File;
@@ -29,8 +29,9 @@ fn run_measured(command: &mut Command) -> (ExitStatus, u64) {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
     let status = ExitStatus::from_raw(status);
-    // Linux reports kilobytes (macOS bytes; these tests run on Linux).
-    (status, usage.ru_maxrss as u64 * 1024)
+    // Linux reports kilobytes, macOS bytes.
+    let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    (status, usage.ru_maxrss as u64 * unit)
 }
 
 #[test]
@@ -84,6 +85,16 @@ fn a_large_session_is_diagnosed_right_within_the_memory_budget() {
     );
     assert_eq!(session["malformed_lines"], 0);
     let budget = (64 << 20) + wrote.largest_line;
+    eprintln!(
+        "diagnose of a {} MiB session peaked at {} MiB (budget {} MiB)",
+        wrote.bytes >> 20,
+        peak >> 20,
+        budget >> 20
+    );
+    // Linux only: there, walked pages are unmapped (MADV_DONTNEED) and leave the count. macOS
+    // takes that advice as a hint for clean file pages, which may stay counted (reclaimable page
+    // cache, not memory ccrescue holds); the peak printed above (`--nocapture`) shows it there.
+    #[cfg(target_os = "linux")]
     assert!(
         peak <= budget,
         "diagnose of a {} MiB session peaked at {} MiB, over the budget of {} MiB",

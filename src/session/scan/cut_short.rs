@@ -38,8 +38,11 @@ static WATCHED: [Slot; SLOTS] = [FREE; SLOTS];
 
 /// Whether our handler is in place (tried once, on the first watch).
 static INSTALLED: OnceLock<bool> = OnceLock::new();
-/// The SIGBUS action in place before ours, for the handler to hand other faults back to.
-static BEFORE: OnceLock<libc::sigaction> = OnceLock::new();
+/// The SIGBUS action in place before ours (leaked, never freed), for the handler to hand other
+/// faults back to; stored before ours is installed. A plain atomic: the handler reads it.
+static BEFORE: AtomicPtr<libc::sigaction> = AtomicPtr::new(ptr::null_mut());
+/// Set by the first thread that reports: parts faulting at once report once.
+static REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// While this lives, a SIGBUS on the watched bytes ends ccrescue with a message about `path`.
 pub(super) struct Watch {
@@ -80,9 +83,10 @@ impl Drop for Watch {
     }
 }
 
-/// What the user reads, as ccrescue's other errors read: the file, what happened to it, that
-/// nothing changed, and what to do. On a terminal it first clears a spinner's line and shows
-/// the cursor again.
+/// What the user reads, as ccrescue's other errors read: the file, what happened to it, and
+/// what to do. A scan only reads, so nothing is left half-written (what an earlier step of the
+/// same command changed, it said when it did). On a terminal it first clears a spinner's line
+/// and shows the cursor again.
 fn message(path: &Path) -> String {
     let tidy = if console::Term::stderr().is_term() {
         "\r\x1b[2K\x1b[?25h"
@@ -91,8 +95,8 @@ fn message(path: &Path) -> String {
     };
     format!(
         "{tidy}error: cannot read session {}: it became shorter while ccrescue was reading it \
-         (another program cut it short, or the disk failed to read it); nothing was changed\n\
-         hint: run the command again\n",
+         (another program cut it short, or the disk failed to read it); ccrescue stopped there, \
+         and nothing was left half-written\nhint: run the command again\n",
         format::safe(&path.display().to_string())
     )
 }
@@ -107,7 +111,7 @@ fn install() -> bool {
             return false;
         }
         // Kept before ours is in place, so that the handler never finds it unset.
-        let _ = BEFORE.set(before);
+        BEFORE.store(Box::into_raw(Box::new(before)), Ordering::Release);
         let mut ours: libc::sigaction = std::mem::zeroed();
         ours.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
         ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
@@ -116,7 +120,7 @@ fn install() -> bool {
     }
 }
 
-/// Runs on the faulting thread. Only async-signal-safe calls: atomic loads, write, _exit and
+/// Runs on the faulting thread. Only async-signal-safe calls: atomics, write, _exit, pause and
 /// sigaction.
 extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
@@ -124,6 +128,13 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _context: 
     for s in &WATCHED {
         let start = s.start.load(Ordering::Acquire);
         if start != 0 && start <= address && address < s.end.load(Ordering::Acquire) {
+            if REPORTED.swap(true, Ordering::AcqRel) {
+                // Another part faulted first and is ending the process: wait for it.
+                loop {
+                    // SAFETY: pause(2) is async-signal-safe and takes nothing.
+                    unsafe { libc::pause() };
+                }
+            }
             let message = s.message.load(Ordering::Acquire);
             let len = s.message_len.load(Ordering::Acquire);
             // SAFETY: the message lives as long as the slot is armed; write and _exit are
@@ -136,9 +147,7 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _context: 
     }
     // Not a watched page: put the earlier action back and return; the faulting instruction runs
     // again and faults into it (or, with none, into the default action, which ends the process).
-    let restore = BEFORE
-        .get()
-        .map_or(ptr::null(), |a| a as *const libc::sigaction);
+    let restore = BEFORE.load(Ordering::Acquire);
     // SAFETY: sigaction is async-signal-safe; `restore` points to a struct that is never freed.
     unsafe {
         if restore.is_null() {

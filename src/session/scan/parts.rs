@@ -56,8 +56,9 @@ fn scan_in_parts_with(
     parts: usize,
     stack: Option<usize>,
 ) -> io::Result<(Scanner, u64)> {
-    if parts <= 1 {
-        // One part: plain reads from the start, which also work on a pipe (no offsets).
+    if parts <= 1 && len < 2 * MIN_PART {
+        // One part of a small file: plain reads from the start, which also work on a pipe (no
+        // offsets). A large file in one part (one core) goes on, to be mapped.
         let mut state = first;
         let bytes = for_each_line(file, |line| {
             state.line(line);
