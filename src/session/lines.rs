@@ -231,6 +231,33 @@ mod tests {
         out
     }
 
+    /// Multi-byte characters (cut by small reads or windows), bad bytes, a cut-off character
+    /// before a newline, and a torn last line ending in one.
+    fn mixed_utf8() -> Vec<u8> {
+        "é€😀 ok\nplain\n\u{1F600}\u{20AC}\n"
+            .bytes()
+            .chain(*b"bad \xff here\n\xe2\x82\nafter bad \xc3\xa9\n\n")
+            .chain("ünïcode\n".bytes())
+            .chain(*b"torn \xf0\x9f\x98")
+            .collect()
+    }
+
+    /// `count` lines of `é`s, of 0 to 4 times `unit` characters (plus the line's number), every
+    /// third one with a bad byte.
+    fn long_lines(count: usize, unit: usize) -> Vec<u8> {
+        let mut data = vec![];
+        for i in 0..count {
+            let mut line = "é".repeat(unit * (i % 5) + i).into_bytes();
+            if i % 3 == 0 && !line.is_empty() {
+                let at = i * 7919 % line.len();
+                line[at] = 0xff;
+            }
+            data.extend_from_slice(&line);
+            data.push(b'\n');
+        }
+        data
+    }
+
     /// Per line: (bytes, terminated, utf8), walked in memory in windows of `window` bytes;
     /// checks on the way that `done` never gives away a byte of a line still to come.
     fn utf8_flags_in(data: &[u8], window: usize) -> Vec<(Vec<u8>, bool, bool)> {
@@ -256,12 +283,7 @@ mod tests {
 
     #[test]
     fn lines_in_memory_have_the_flags_of_lines_read_however_the_windows_cut() {
-        let data = "é€😀 ok\nplain\n\u{1F600}\u{20AC}\n"
-            .bytes()
-            .chain(*b"bad \xff here\n\xe2\x82\nafter bad \xc3\xa9\n\n")
-            .chain("ünïcode\n".bytes())
-            .chain(*b"torn \xf0\x9f\x98")
-            .collect::<Vec<u8>>();
+        let data = mixed_utf8();
         let want = expected(&data);
         for window in [1, 2, 3, 5, 7, 64, 4096, WINDOW] {
             assert_eq!(utf8_flags_in(&data, window), want, "windows of {window}");
@@ -273,28 +295,13 @@ mod tests {
         );
         assert!(utf8_flags_in(b"", 1).is_empty());
         // Long lines across many windows, some with a bad byte, as a mapped part holds them.
-        let mut long = vec![];
-        for i in 0..12 {
-            let mut line = "é".repeat(WINDOW / 3 * (i % 4) + i).into_bytes();
-            if i % 3 == 0 && !line.is_empty() {
-                let at = i * 7919 % line.len();
-                line[at] = 0xff;
-            }
-            long.extend_from_slice(&line);
-            long.push(b'\n');
-        }
+        let long = long_lines(12, WINDOW / 3);
         assert_eq!(utf8_flags_in(&long, WINDOW), utf8_flags(&long, &[READ]));
     }
 
     #[test]
     fn utf8_flags_are_exact_however_the_reads_cut() {
-        // Multi-byte chars cut by reads, bad bytes, a cut-off char before a newline and at EOF.
-        let data = "é€😀 ok\nplain\n\u{1F600}\u{20AC}\n"
-            .bytes()
-            .chain(*b"bad \xff here\n\xe2\x82\nafter bad \xc3\xa9\n\n")
-            .chain("ünïcode\n".bytes())
-            .chain(*b"torn \xf0\x9f\x98")
-            .collect::<Vec<u8>>();
+        let data = mixed_utf8();
         let want = expected(&data);
         for sizes in [&[1][..], &[2], &[3], &[5, 1], &[7, 2, 1], &[4096]] {
             assert_eq!(utf8_flags(&data, sizes), want, "reads of {sizes:?}");
@@ -315,16 +322,7 @@ mod tests {
 
     #[test]
     fn utf8_flags_survive_long_lines_and_buffer_moves() {
-        let mut data = vec![];
-        for i in 0..40 {
-            let mut line = "é".repeat(CHUNK / 7 * (i % 5) + i).into_bytes();
-            if i % 3 == 0 && !line.is_empty() {
-                let at = i * 101 % line.len();
-                line[at] = 0xff;
-            }
-            data.extend_from_slice(&line);
-            data.push(b'\n');
-        }
+        let data = long_lines(40, CHUNK / 7);
         let got = utf8_flags(&data, &[READ / 3, READ]);
         assert_eq!(got.len(), 40);
         for (line, (bytes, terminated, utf8)) in data.split(|&c| c == b'\n').zip(&got) {
