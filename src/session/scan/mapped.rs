@@ -2,7 +2,8 @@
 //! copies nothing (its copy into the read buffers was a third of the CPU time of a 1 GiB scan,
 //! and two threads' copies slowed each other; issue 12), and lines are handed out in place.
 //! Pages already walked are let go as the walk moves on, so resident memory stays near
-//! [`LET_GO_EVERY`] per part plus the longest line, as with reads. A mapping that another
+//! [`LET_GO_EVERY`] per part plus the longest line, as with reads (on Linux; macOS takes the
+//! advice as a hint for clean file pages and may keep counting them). A mapping that another
 //! program cuts short meanwhile ends ccrescue with a message ([`cut_short`]), not a crash.
 //! Unix only: Windows refuses to replace a file by rename while another process maps it, and
 //! the guard's hook may scan a session while a trim replaces it.
@@ -172,8 +173,8 @@ pub(super) mod tests {
         }
         let name = "session::scan::mapped::tests::\
                     a_session_cut_short_while_mapped_ends_ccrescue_with_a_message_not_a_crash";
-        // Several times: which parts fault first, and how close together, varies (before the
-        // message was said once, 2 runs in 10 said it twice or three times).
+        // Several times: which parts fault first, and how close together, varies (when each
+        // faulting part said it, about 1 run in 5 said it twice or three times).
         for _ in 0..10 {
             let out = in_child(name);
             let said = String::from_utf8_lossy(&out.stderr);
