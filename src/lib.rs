@@ -83,6 +83,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         }
     };
     interrupt::install();
+    if json {
+        session::scan::report_cut_short_as_json();
+    }
     let outcome = commands::dispatch(cli);
     if json && let Err(e) = &outcome {
         let code = if is_broken_pipe(e) {

@@ -177,6 +177,13 @@ pub fn scan(path: &Path) -> Result<SessionScan> {
     Ok(state.finish(bytes))
 }
 
+/// Under `--json`: a session cut short while a scan maps it is then also reported as a JSON
+/// error on stdout ([`cut_short`]; only unix maps).
+pub fn report_cut_short_as_json() {
+    #[cfg(unix)]
+    cut_short::report_as_json();
+}
+
 /// Scans bytes already in memory (tests, and callers that hold a line).
 pub fn scan_bytes(data: &[u8]) -> SessionScan {
     let mut state = Scanner::default();

@@ -24,6 +24,9 @@ struct Slot {
     end: AtomicUsize,
     message: AtomicPtr<u8>,
     message_len: AtomicUsize,
+    /// Under `--json`, the same as a JSON error for stdout (empty otherwise).
+    json: AtomicPtr<u8>,
+    json_len: AtomicUsize,
 }
 
 #[allow(clippy::declare_interior_mutable_const)] // a template for the array below, never used alone
@@ -33,6 +36,8 @@ const FREE: Slot = Slot {
     end: AtomicUsize::new(0),
     message: AtomicPtr::new(ptr::null_mut()),
     message_len: AtomicUsize::new(0),
+    json: AtomicPtr::new(ptr::null_mut()),
+    json_len: AtomicUsize::new(0),
 };
 static WATCHED: [Slot; SLOTS] = [FREE; SLOTS];
 
@@ -43,11 +48,19 @@ static INSTALLED: OnceLock<bool> = OnceLock::new();
 static BEFORE: AtomicPtr<libc::sigaction> = AtomicPtr::new(ptr::null_mut());
 /// Set by the first thread that reports: parts faulting at once report once.
 static REPORTED: AtomicBool = AtomicBool::new(false);
+/// Set under `--json`: the report is also a JSON error on stdout, as other errors are there.
+static AS_JSON: AtomicBool = AtomicBool::new(false);
+
+/// From now on a report is also written as a JSON error on stdout (`--json`).
+pub(crate) fn report_as_json() {
+    AS_JSON.store(true, Ordering::Relaxed);
+}
 
 /// While this lives, a SIGBUS on the watched bytes ends ccrescue with a message about `path`.
 pub(super) struct Watch {
     slot: usize,
     _message: Box<[u8]>,
+    _json: Box<[u8]>,
 }
 
 /// Watches `bytes` (a mapping of the session at `path`); `None` when no slot is free or the
@@ -61,17 +74,21 @@ pub(super) fn watch(bytes: &[u8], path: &Path) -> Option<Watch> {
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     })?;
-    let message = message(path).into_bytes().into_boxed_slice();
+    let (message, json) = messages(path);
+    let (message, json) = (message.into_boxed_slice(), json.into_boxed_slice());
     let s = &WATCHED[slot];
     s.message
         .store(message.as_ptr().cast_mut(), Ordering::Release);
     s.message_len.store(message.len(), Ordering::Release);
+    s.json.store(json.as_ptr().cast_mut(), Ordering::Release);
+    s.json_len.store(json.len(), Ordering::Release);
     let start = bytes.as_ptr() as usize;
     s.end.store(start + bytes.len(), Ordering::Release);
     s.start.store(start, Ordering::Release); // armed last: the handler reads it first
     Some(Watch {
         slot,
         _message: message,
+        _json: json,
     })
 }
 
@@ -84,21 +101,31 @@ impl Drop for Watch {
 }
 
 /// What the user reads, as ccrescue's other errors read: the file, what happened to it, and
-/// what to do. A scan only reads, so nothing is left half-written (what an earlier step of the
-/// same command changed, it said when it did). On a terminal it first clears a spinner's line
-/// and shows the cursor again.
-fn message(path: &Path) -> String {
+/// what to do; under `--json` also the JSON error for stdout. A scan only reads, so nothing is
+/// left half-written (what an earlier step of the same command changed, it said when it did).
+/// On a terminal it first clears a spinner's line and shows the cursor again.
+fn messages(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    let message = format!(
+        "cannot read session {}: it became shorter while ccrescue was reading it (another \
+         program cut it short, or the disk failed to read it); ccrescue stopped there, and \
+         nothing was left half-written",
+        path.display()
+    );
+    let hint = "run the command again";
     let tidy = if console::Term::stderr().is_term() {
         "\r\x1b[2K\x1b[?25h"
     } else {
         ""
     };
-    format!(
-        "{tidy}error: cannot read session {}: it became shorter while ccrescue was reading it \
-         (another program cut it short, or the disk failed to read it); ccrescue stopped there, \
-         and nothing was left half-written\nhint: run the command again\n",
-        format::safe(&path.display().to_string())
-    )
+    let text = format!("{tidy}error: {}\nhint: {hint}\n", format::safe(&message));
+    let json = match AS_JSON.load(Ordering::Relaxed) {
+        true => {
+            let doc = crate::error::json_error(&message, Some(hint), EXIT_FAILED);
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+        false => String::new(),
+    };
+    (text.into_bytes(), json.into_bytes())
 }
 
 /// Installs the handler, keeping the action it replaces; false when it cannot.
@@ -135,11 +162,16 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, _context: 
                     unsafe { libc::pause() };
                 }
             }
+            let json = s.json.load(Ordering::Acquire);
+            let json_len = s.json_len.load(Ordering::Acquire);
             let message = s.message.load(Ordering::Acquire);
             let len = s.message_len.load(Ordering::Acquire);
-            // SAFETY: the message lives as long as the slot is armed; write and _exit are
+            // SAFETY: the messages live as long as the slot is armed; write and _exit are
             // async-signal-safe.
             unsafe {
+                if json_len > 0 {
+                    libc::write(libc::STDOUT_FILENO, json.cast(), json_len);
+                }
                 libc::write(libc::STDERR_FILENO, message.cast(), len);
                 libc::_exit(EXIT_FAILED.into());
             }

@@ -112,6 +112,11 @@ pub(super) mod tests {
     /// and over) is killed and the test fails. Under an emulator the child runs through it too
     /// (`scripts/test-aarch64.sh` sets `CCRESCUE_TEST_RUNNER` to qemu's).
     fn in_child(name: &str) -> std::process::Output {
+        in_child_with(name, "1")
+    }
+
+    /// [`in_child`] with [`IN_CHILD`] set to `value`.
+    fn in_child_with(name: &str, value: &str) -> std::process::Output {
         let exe = std::env::current_exe().unwrap();
         let mut command = match std::env::var_os("CCRESCUE_TEST_RUNNER") {
             Some(runner) => {
@@ -123,7 +128,7 @@ pub(super) mod tests {
         };
         let child = command
             .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(IN_CHILD, "1")
+            .env(IN_CHILD, value)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -163,6 +168,9 @@ pub(super) mod tests {
             std::fs::write(&path, session(4000)).unwrap();
             let file = File::open(&path).unwrap();
             let len = file.metadata().unwrap().len();
+            if std::env::var_os(IN_CHILD).is_some_and(|v| v == "json") {
+                cut_short::report_as_json();
+            }
             *AFTER_MAPPING.lock().unwrap() = Some(|path| {
                 let f = File::options().write(true).open(path).unwrap();
                 f.set_len(0).unwrap();
@@ -194,6 +202,37 @@ pub(super) mod tests {
                 "the file's name reached the terminal raw: {said}"
             );
         }
+    }
+
+    #[test]
+    fn under_json_a_session_cut_short_is_also_a_json_error_on_stdout() {
+        let name = "session::scan::mapped::tests::\
+                    a_session_cut_short_while_mapped_ends_ccrescue_with_a_message_not_a_crash";
+        let out = in_child_with(name, "json");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains("error: cannot read session "), "{said}");
+        // stdout also holds the test harness's own lines, before the JSON.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json = &stdout[stdout.find('{').expect("a JSON object on stdout")..];
+        let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+        let error = &doc["error"];
+        assert_eq!(error["exit_code"], 1, "{doc:#}");
+        assert_eq!(error["hint"], "run the command again");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("cannot read session ")
+                && message.ends_with(
+                    "cut \x1b[31mshort.jsonl: it became shorter while ccrescue was reading it \
+                     (another program cut it short, or the disk failed to read it); ccrescue \
+                     stopped there, and nothing was left half-written"
+                ),
+            "{message}"
+        );
+        assert!(
+            !json.contains('\x1b'),
+            "JSON escapes control characters: {json}"
+        );
     }
 
     #[test]
