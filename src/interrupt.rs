@@ -314,11 +314,7 @@ mod tests {
         }
         let name =
             "interrupt::tests::a_sigterm_before_the_pid_is_known_reaches_the_process_once_it_is";
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(IN_CHILD, "1")
-            .output()
-            .unwrap();
+        let out = crate::test_child::run_alone(name, IN_CHILD, "1");
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && said.contains("1 passed"),

@@ -32,6 +32,8 @@ pub mod select;
 pub mod session;
 pub mod settings;
 pub mod statusline;
+#[cfg(all(test, unix))]
+mod test_child;
 pub mod trim;
 mod trim_cmd;
 pub mod ui;

@@ -93,9 +93,7 @@ fn page_size() -> usize {
 pub(super) mod tests {
     use std::io::Write;
     use std::os::unix::process::ExitStatusExt;
-    use std::process::{Command, Stdio};
-    use std::sync::{Mutex, mpsc};
-    use std::time::Duration;
+    use std::sync::Mutex;
 
     use super::*;
     use crate::session::scan::parts::scan_in_parts;
@@ -107,43 +105,17 @@ pub(super) mod tests {
     /// Set in the child process that a test runs to see it end.
     const IN_CHILD: &str = "CCRESCUE_TEST_MAPPED_CHILD";
 
-    /// Runs test `name` alone in a child process with [`IN_CHILD`] set; returns how it ended.
-    /// A child still running after a minute (a handler that returned into the same fault over
-    /// and over) is killed and the test fails. Under an emulator the child runs through it too
-    /// (`scripts/test-aarch64.sh` sets `CCRESCUE_TEST_RUNNER` to qemu's).
-    fn in_child(name: &str) -> std::process::Output {
-        in_child_with(name, "1")
+    /// Runs test `name` alone in a child process with [`IN_CHILD`] set to `value`.
+    fn in_child(name: &str, value: &str) -> std::process::Output {
+        crate::test_child::run_alone(name, IN_CHILD, value)
     }
 
-    /// [`in_child`] with [`IN_CHILD`] set to `value`.
-    fn in_child_with(name: &str, value: &str) -> std::process::Output {
-        let exe = std::env::current_exe().unwrap();
-        let mut command = match std::env::var_os("CCRESCUE_TEST_RUNNER") {
-            Some(runner) => {
-                let mut c = Command::new(runner);
-                c.arg(exe);
-                c
-            }
-            None => Command::new(exe),
-        };
-        let child = command
-            .args(["--exact", name, "--nocapture", "--test-threads=1"])
-            .env(IN_CHILD, value)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id() as libc::pid_t;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || tx.send(child.wait_with_output()));
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(out) => out.unwrap(),
-            Err(_) => {
-                // SAFETY: kill(2) with our own child's pid.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                panic!("{name} still ran after a minute");
-            }
-        }
+    /// Writes a session of `lines` lines as `name` in `dir`; returns its path, open.
+    fn session_file(dir: &Path, name: &str, lines: usize) -> (std::path::PathBuf, File) {
+        let path = dir.join(name);
+        std::fs::write(&path, session(lines)).unwrap();
+        let file = File::open(&path).unwrap();
+        (path, file)
     }
 
     /// A session of `lines` lines of about 1 KB each.
@@ -164,9 +136,7 @@ pub(super) mod tests {
     fn a_session_cut_short_while_mapped_ends_ccrescue_with_a_message_not_a_crash() {
         if std::env::var_os(IN_CHILD).is_some() {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("cut \x1b[31mshort.jsonl");
-            std::fs::write(&path, session(4000)).unwrap();
-            let file = File::open(&path).unwrap();
+            let (path, file) = session_file(dir.path(), "cut \x1b[31mshort.jsonl", 4000);
             let len = file.metadata().unwrap().len();
             if std::env::var_os(IN_CHILD).is_some_and(|v| v == "json") {
                 cut_short::report_as_json();
@@ -184,7 +154,7 @@ pub(super) mod tests {
         // Several times: which parts fault first, and how close together, varies (when each
         // faulting part said it, about 1 run in 5 said it twice or three times).
         for _ in 0..10 {
-            let out = in_child(name);
+            let out = in_child(name, "1");
             let said = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{said}");
             let message = "cut \\u{1b}[31mshort.jsonl: it became shorter while ccrescue was \
@@ -208,7 +178,7 @@ pub(super) mod tests {
     fn under_json_a_session_cut_short_is_also_a_json_error_on_stdout() {
         let name = "session::scan::mapped::tests::\
                     a_session_cut_short_while_mapped_ends_ccrescue_with_a_message_not_a_crash";
-        let out = in_child_with(name, "json");
+        let out = in_child(name, "json");
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{said}");
         assert!(said.contains("error: cannot read session "), "{said}");
@@ -239,9 +209,7 @@ pub(super) mod tests {
     fn a_fault_on_memory_nobody_watches_ends_the_process_as_before() {
         if std::env::var_os(IN_CHILD).is_some() {
             let dir = tempfile::tempdir().unwrap();
-            let watched = dir.path().join("watched.jsonl");
-            std::fs::write(&watched, session(10)).unwrap();
-            let file = File::open(&watched).unwrap();
+            let (watched, file) = session_file(dir.path(), "watched.jsonl", 10);
             // SAFETY: nothing changes this file.
             let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
             let _watch = cut_short::watch(&map, &watched).expect("the handler is installed");
@@ -262,7 +230,7 @@ pub(super) mod tests {
         }
         let name = "session::scan::mapped::tests::\
                     a_fault_on_memory_nobody_watches_ends_the_process_as_before";
-        let out = in_child(name);
+        let out = in_child(name, "1");
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             out.status.signal(),
